@@ -1,0 +1,200 @@
+//! The validated configuration model.
+//!
+//! This is the buffer between the YAML file format (`raw.rs`) and the rest of
+//! tandem: every value here has been checked, every default filled in, every
+//! duration is a real [`Duration`] and every address is resolved. Code outside
+//! `config/` only ever sees these types.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// The whole validated configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// Addresses the proxy listens on. Required, at least one.
+    pub listen: Vec<SocketAddr>,
+    /// Worker threads for the proxy service. Default: 1 (Pingora's default).
+    pub threads: usize,
+    /// How long a graceful shutdown (SIGTERM) waits for in-flight requests.
+    /// Default 5s (Pingora's own default is 300s, far too long for a drill).
+    pub shutdown_grace: Duration,
+    /// Upstream groups in the order they appear in the file.
+    pub upstreams: Vec<Upstream>,
+    /// Routes, tried in file order; the first match wins.
+    pub routes: Vec<Route>,
+}
+
+/// One upstream group (nginx's `upstream NAME { ... }` plus the `proxy_*` settings).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Upstream {
+    pub name: String,
+    pub balance: Balance,
+    /// nginx `proxy_connect_timeout`; default 60s as nginx.
+    pub connect_timeout: Duration,
+    /// nginx `proxy_read_timeout` (between two reads); default 60s as nginx.
+    pub read_timeout: Duration,
+    /// nginx `proxy_send_timeout` (between two writes); default 60s as nginx.
+    pub send_timeout: Duration,
+    /// nginx `proxy_next_upstream`; default `[error, timeout]`.
+    pub next_upstream: NextUpstream,
+    /// nginx `proxy_next_upstream_tries`; 0 = no cap (default).
+    pub next_upstream_tries: u32,
+    /// nginx `proxy_next_upstream_timeout`; `Duration::ZERO` = no bound (default).
+    pub next_upstream_timeout: Duration,
+    /// Servers in file order. A hostname that resolves to several addresses
+    /// becomes several entries, one per address, as in nginx.
+    pub servers: Vec<Server>,
+    /// Optional active health checks.
+    pub health_check: Option<HealthCheck>,
+}
+
+/// Balancing method (nginx: default round robin, `least_conn`, `ip_hash`, `hash`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Balance {
+    RoundRobin,
+    LeastConn,
+    IpHash,
+    Hash { key: HashKey, consistent: bool },
+}
+
+/// What a `hash` balancer hashes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HashKey {
+    /// `header:NAME`, the value of a request header (name stored lowercase).
+    Header(String),
+    /// `cookie:NAME`, the value of a cookie.
+    Cookie(String),
+    /// `arg:NAME`, the value of a query-string argument.
+    Arg(String),
+    /// `client_ip`, the client address as text (nginx `$remote_addr`).
+    ClientIp,
+    /// `uri`, the request path with query string (nginx `$request_uri`).
+    Uri,
+}
+
+/// One upstream server (nginx `server ADDR [params]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Server {
+    /// The address as written in the file (`"app1:8000"`); ketama hashes this,
+    /// as nginx does, and the status page shows it.
+    pub name: String,
+    /// The resolved address.
+    pub addr: SocketAddr,
+    /// Default 1; must be >= 1.
+    pub weight: u32,
+    /// Default 1; 0 turns failure accounting off.
+    pub max_fails: u32,
+    /// Default 10s.
+    pub fail_timeout: Duration,
+    /// Default false; refused with `hash` and `ip_hash`.
+    pub backup: bool,
+    /// Default false.
+    pub down: bool,
+    /// Default 0 = no cap on simultaneous requests.
+    pub max_conns: u32,
+}
+
+/// Which failures move a request to the next server (nginx `proxy_next_upstream`).
+/// A bit set; `off` is the empty set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct NextUpstream(pub u16);
+
+impl NextUpstream {
+    pub const ERROR: u16 = 1 << 0;
+    pub const TIMEOUT: u16 = 1 << 1;
+    pub const INVALID_HEADER: u16 = 1 << 2;
+    pub const HTTP_500: u16 = 1 << 3;
+    pub const HTTP_502: u16 = 1 << 4;
+    pub const HTTP_503: u16 = 1 << 5;
+    pub const HTTP_504: u16 = 1 << 6;
+    pub const HTTP_403: u16 = 1 << 7;
+    pub const HTTP_404: u16 = 1 << 8;
+    pub const HTTP_429: u16 = 1 << 9;
+    pub const NON_IDEMPOTENT: u16 = 1 << 10;
+
+    /// nginx's default: `error timeout`.
+    pub const DEFAULT: NextUpstream = NextUpstream(Self::ERROR | Self::TIMEOUT);
+
+    pub fn contains(self, bits: u16) -> bool {
+        self.0 & bits == bits
+    }
+
+    /// The condition bit for a response status, if that status can be listed.
+    pub fn status_bit(status: u16) -> Option<u16> {
+        Some(match status {
+            500 => Self::HTTP_500,
+            502 => Self::HTTP_502,
+            503 => Self::HTTP_503,
+            504 => Self::HTTP_504,
+            403 => Self::HTTP_403,
+            404 => Self::HTTP_404,
+            429 => Self::HTTP_429,
+            _ => return None,
+        })
+    }
+
+    /// Parse one list entry as written in YAML (`error`, `http_502`, `off`, ...).
+    /// `off` parses to 0.
+    pub fn parse_entry(entry: &str) -> Option<u16> {
+        Some(match entry {
+            "error" => Self::ERROR,
+            "timeout" => Self::TIMEOUT,
+            "invalid_header" => Self::INVALID_HEADER,
+            "http_500" => Self::HTTP_500,
+            "http_502" => Self::HTTP_502,
+            "http_503" => Self::HTTP_503,
+            "http_504" => Self::HTTP_504,
+            "http_403" => Self::HTTP_403,
+            "http_404" => Self::HTTP_404,
+            "http_429" => Self::HTTP_429,
+            "non_idempotent" => Self::NON_IDEMPOTENT,
+            "off" => 0,
+            _ => return None,
+        })
+    }
+}
+
+/// Active health checks for one upstream group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HealthCheck {
+    /// `tcp: true` checks only that a TCP connection opens. Default false (HTTP).
+    pub tcp: bool,
+    /// HTTP path probed with GET. Default `/`.
+    pub path: String,
+    /// Host header for the probe. Default: the server's `name`.
+    pub host: Option<String>,
+    /// Time between two probes of one server. Default 5s (nginx Plus default).
+    pub interval: Duration,
+    /// Connect + response timeout of one probe. Default 1s.
+    pub timeout: Duration,
+    /// Consecutive passes that bring a server back. Default 2.
+    pub rise: u32,
+    /// Consecutive failures that take a server out. Default 2.
+    pub fall: u32,
+    /// Status range that passes, inclusive. Default 200-399.
+    pub expect: (u16, u16),
+    /// nginx Plus `mandatory`: servers start as "checking" and take no traffic
+    /// until their first probe passes. Default false: servers start healthy.
+    pub mandatory: bool,
+}
+
+/// One route: the first route whose host and path prefix match picks the upstream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    pub host: HostMatch,
+    /// Default `/`.
+    pub path_prefix: String,
+    /// Index into [`Config::upstreams`].
+    pub upstream: usize,
+}
+
+/// How a route matches the request's Host (port ignored, case-insensitive).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostMatch {
+    /// `*` (the default): any host.
+    Any,
+    /// `example.com`: exactly this host (stored lowercase).
+    Exact(String),
+    /// `*.example.com`: any subdomain, stored as `.example.com`.
+    Suffix(String),
+}

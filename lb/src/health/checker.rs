@@ -1,0 +1,90 @@
+//! The background service that probes every server of every group with
+//! `health_check` and feeds the results to the group's state.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use log::{info, warn};
+use pingora::server::ShutdownWatch;
+use pingora::services::background::BackgroundService;
+use tokio::task::JoinSet;
+
+use super::counter::Counter;
+use super::probe::probe;
+use crate::runtime::{Runtime, UpstreamRuntime};
+use crate::upstream::ActiveState;
+
+/// Runs one probing loop per group that has active checks.
+pub struct HealthChecker {
+    runtime: Arc<Runtime>,
+}
+
+impl HealthChecker {
+    pub fn new(runtime: Arc<Runtime>) -> HealthChecker {
+        HealthChecker { runtime }
+    }
+}
+
+#[async_trait]
+impl BackgroundService for HealthChecker {
+    async fn start(&self, mut shutdown: ShutdownWatch) {
+        let mut loops = JoinSet::new();
+        for up in &self.runtime.upstreams {
+            if up.config.health_check.is_some() {
+                loops.spawn(check_group(up.clone(), shutdown.clone()));
+            }
+        }
+        let _ = shutdown.changed().await;
+        loops.abort_all();
+    }
+}
+
+/// Probe every server of `up` each interval (the first round at once), all
+/// servers in parallel, until shutdown.
+async fn check_group(up: Arc<UpstreamRuntime>, mut shutdown: ShutdownWatch) {
+    let Some(check) = up.config.health_check.clone() else { return };
+    let check = Arc::new(check);
+    let mut counters = vec![Counter::default(); up.config.servers.len()];
+    let mut ticker = tokio::time::interval(check.interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            _ = shutdown.changed() => return,
+        }
+        let mut probes = JoinSet::new();
+        for (index, server) in up.config.servers.iter().enumerate() {
+            if server.down {
+                continue;
+            }
+            let host = check.host.clone().unwrap_or_else(|| server.name.clone());
+            let (addr, check) = (server.addr, check.clone());
+            probes.spawn(async move { (index, probe(addr, &host, &check).await) });
+        }
+        while let Some(done) = probes.join_next().await {
+            let Ok((index, result)) = done else { continue };
+            apply(&up, &mut counters[index], index, result, check.rise, check.fall);
+        }
+    }
+}
+
+/// Feed one probe result to the group; log only changes.
+fn apply(up: &UpstreamRuntime, counter: &mut Counter, index: usize, result: Result<(), String>, rise: u32, fall: u32) {
+    let id = up.peer_id(index);
+    let name = &up.config.servers[index].name;
+    let group = &up.config.name;
+    up.group.with(|g, now| {
+        let peer = g.peer_mut(id);
+        if let Some(state) = counter.record(peer.active, result.is_ok(), rise, fall) {
+            peer.active = state;
+            match (&result, state) {
+                (Err(why), ActiveState::Down) => warn!("upstream {group} server {name}: health check failed ({why}), server is down"),
+                (_, ActiveState::Up) => info!("upstream {group} server {name}: health check passed, server is up"),
+                _ => {}
+            }
+        }
+        if result.is_ok() && peer.on_active_pass(now) {
+            info!("upstream {group} server {name}: health check passed after fail_timeout, passive quarantine ended");
+        }
+    });
+}

@@ -1,0 +1,229 @@
+//! The Pingora `ProxyHttp` implementation: route, pick a server with the
+//! group's balancer, forward with nginx's headers, and apply nginx's
+//! `proxy_next_upstream` rules to every failure.
+//!
+//! Per try, the group lock is taken twice (pick, report); nothing else is
+//! shared. Logging on the request path happens only for failures.
+
+pub mod errors;
+pub mod headers;
+pub mod key;
+pub mod retry;
+pub mod route;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use log::{debug, warn};
+use pingora::prelude::*;
+use pingora::proxy::{FailToProxy, ProxyHttp, Session};
+use pingora::upstreams::peer::HttpPeer;
+use pingora::ErrorType;
+
+use crate::runtime::{Runtime, UpstreamRuntime};
+use crate::upstream::{Attempt, Outcome, PeerId};
+use errors::{classify, error_status};
+use retry::{is_non_idempotent, retry_after_failure, status_action, Failure, Situation, StatusAction};
+
+/// The proxy service logic. Cheap to share: all state is in the runtime.
+pub struct TandemProxy {
+    runtime: Arc<Runtime>,
+}
+
+impl TandemProxy {
+    pub fn new(runtime: Arc<Runtime>) -> TandemProxy {
+        TandemProxy { runtime }
+    }
+}
+
+/// Per-request state.
+#[derive(Default)]
+pub struct RequestCtx {
+    upstream: Option<Arc<UpstreamRuntime>>,
+    attempt: Option<Attempt>,
+    /// The server of the try in progress, until its outcome is reported.
+    current: Option<PeerId>,
+    /// The current try received a response header.
+    header_received: bool,
+    /// The current try ended on a listed status and was already reported:
+    /// `error_while_proxy` must let the retry go ahead.
+    status_retry: bool,
+}
+
+impl RequestCtx {
+    /// Report the outcome of the current try, once.
+    fn finish(&mut self, outcome: Outcome) {
+        let (Some(up), Some(attempt), Some(id)) = (&self.upstream, &mut self.attempt, self.current.take()) else {
+            return;
+        };
+        if up.group.finish(attempt, id, outcome) {
+            let s = &up.config.servers[up.server_index(id)];
+            warn!("upstream {} server {}: temporarily disabled after {} failure(s)", up.config.name, s.name, s.max_fails);
+        }
+    }
+
+    fn situation(&self, session: &Session, request_sent: bool) -> Option<Situation> {
+        let (up, attempt) = (self.upstream.as_ref()?, self.attempt.as_ref()?);
+        let cfg = &up.config;
+        Some(Situation {
+            next_upstream: cfg.next_upstream,
+            tries_left: attempt.tries_left,
+            request_sent,
+            non_idempotent: is_non_idempotent(&session.req_header().method),
+            body_replayable: !session.as_ref().retry_buffer_truncated(),
+            elapsed: Duration::from_millis((up.group.now() - attempt.started_at).max(0) as u64),
+            timeout: cfg.next_upstream_timeout,
+        })
+    }
+}
+
+impl Drop for RequestCtx {
+    fn drop(&mut self) {
+        // A try abandoned without an outcome (client gone, task cancelled):
+        // free its slot without judging the server.
+        if let (Some(up), Some(id)) = (&self.upstream, self.current.take()) {
+            up.group.abandon(id);
+        }
+    }
+}
+
+#[async_trait]
+impl ProxyHttp for TandemProxy {
+    type CTX = RequestCtx;
+
+    fn new_ctx(&self) -> RequestCtx {
+        RequestCtx::default()
+    }
+
+    async fn request_filter(&self, session: &mut Session, ctx: &mut RequestCtx) -> Result<bool> {
+        let req = session.req_header();
+        let host = req
+            .headers
+            .get(http::header::HOST)
+            .map(|h| h.as_bytes())
+            .or_else(|| req.uri.host().map(str::as_bytes))
+            .unwrap_or(b"");
+        let Some(index) = self.runtime.router.find(host, req.uri.path().as_bytes()) else {
+            session.respond_error(404).await?;
+            return Ok(true);
+        };
+        let up = self.runtime.upstreams[index].clone();
+        ctx.attempt = Some(up.group.start(up.config.next_upstream_tries));
+        ctx.upstream = Some(up);
+        let client = session.client_addr().and_then(|a| a.as_inet()).map(|a| a.ip());
+        headers::add_forwarding_headers(session.req_header_mut(), client, "http")?;
+        Ok(false)
+    }
+
+    async fn upstream_peer(&self, session: &mut Session, ctx: &mut RequestCtx) -> Result<Box<HttpPeer>> {
+        let (Some(up), Some(attempt)) = (&ctx.upstream, &mut ctx.attempt) else {
+            return Err(Error::explain(ErrorType::InternalError, "no upstream chosen"));
+        };
+        let picked = {
+            let key = key::request_key(&up.config.balance, session);
+            up.group.pick(attempt, key.bytes())
+        };
+        let Some(id) = picked else {
+            warn!("upstream {}: no live upstreams", up.config.name);
+            return Err(Error::explain(ErrorType::HTTPStatus(502), "no live upstreams"));
+        };
+        let peer = Box::new(up.http_peer(id).clone());
+        ctx.current = Some(id);
+        ctx.header_received = false;
+        ctx.status_retry = false;
+        Ok(peer)
+    }
+
+    fn fail_to_connect(
+        &self,
+        session: &mut Session,
+        _peer: &HttpPeer,
+        ctx: &mut RequestCtx,
+        mut e: Box<Error>,
+    ) -> Box<Error> {
+        let failure = classify(e.etype()).unwrap_or(Failure::Error);
+        let retry = ctx.situation(session, false).is_some_and(|s| retry_after_failure(failure, &s));
+        ctx.finish(Outcome::Failed);
+        e.set_retry(retry);
+        e
+    }
+
+    fn error_while_proxy(
+        &self,
+        peer: &HttpPeer,
+        session: &mut Session,
+        e: Box<Error>,
+        ctx: &mut RequestCtx,
+        client_reused: bool,
+    ) -> Box<Error> {
+        let mut e = e.more_context(format!("Peer: {peer}"));
+        if std::mem::take(&mut ctx.status_retry) {
+            e.set_retry(true);
+            return e;
+        }
+        if ctx.header_received {
+            // nginx: errors after the response header never count, never retry.
+            ctx.finish(Outcome::Passed);
+            e.set_retry(false);
+            return e;
+        }
+        let failure = classify(e.etype()).unwrap_or(Failure::Error);
+        let retry = ctx.situation(session, true).is_some_and(|mut s| {
+            // nginx: an error on a reused keep-alive connection earns one extra try.
+            if client_reused && failure == Failure::Error {
+                s.tries_left += 1;
+            }
+            retry_after_failure(failure, &s)
+        });
+        ctx.finish(Outcome::Failed);
+        if retry && client_reused && failure == Failure::Error {
+            if let Some(a) = &mut ctx.attempt {
+                a.tries_left += 1;
+            }
+        }
+        e.set_retry(retry);
+        e
+    }
+
+    async fn upstream_response_filter(
+        &self,
+        session: &mut Session,
+        response: &mut ResponseHeader,
+        ctx: &mut RequestCtx,
+    ) -> Result<()> {
+        ctx.header_received = true;
+        let status = response.status.as_u16();
+        if status < 400 {
+            return Ok(());
+        }
+        let Some(situation) = ctx.situation(session, true) else { return Ok(()) };
+        match status_action(status, &situation) {
+            StatusAction::Pass => Ok(()),
+            StatusAction::Retry { charge } => {
+                ctx.finish(if charge { Outcome::Failed } else { Outcome::Passed });
+                ctx.status_retry = true;
+                debug!("upstream answered {status}: trying the next server");
+                let mut e = Error::explain(ErrorType::HTTPStatus(status), "next upstream on status");
+                e.set_retry(true);
+                Err(e)
+            }
+        }
+    }
+
+    async fn fail_to_proxy(&self, session: &mut Session, e: &Error, ctx: &mut RequestCtx) -> FailToProxy {
+        // Whatever happened, the try in progress is over.
+        if ctx.current.is_some() {
+            ctx.finish(if ctx.header_received { Outcome::Passed } else { Outcome::Failed });
+        }
+        let code = error_status(e);
+        if code > 0 {
+            let _ = session.respond_error(code).await;
+        }
+        FailToProxy { error_code: code, can_reuse_downstream: false }
+    }
+
+    async fn logging(&self, _session: &mut Session, _e: Option<&Error>, ctx: &mut RequestCtx) {
+        ctx.finish(Outcome::Passed);
+    }
+}
