@@ -1,0 +1,346 @@
+//! Test harness: scripted upstream HTTP servers on 127.0.0.1:0, the real
+//! `tandem` binary on an ephemeral port, and a minimal HTTP/1.1 client.
+//! Everything is stopped on drop.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// What a scripted upstream does with each request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Behavior {
+    /// 200 with its name as the body.
+    Name,
+    /// This status with its name as the body.
+    Status(u16),
+    /// Read the request, then reset the connection (no response).
+    Reset,
+    /// Read the request and never answer.
+    Hang,
+    /// Wait, then answer 200 with its name.
+    Slow(Duration),
+    /// Answer garbage that is not HTTP.
+    Garbage,
+}
+
+/// A request as the upstream saw it.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    pub method: String,
+    pub path: String,
+    pub headers: HashMap<String, String>,
+    pub body: Vec<u8>,
+}
+
+struct UpstreamState {
+    behavior: Mutex<Behavior>,
+    hits: AtomicUsize,
+    seen: Mutex<Vec<Seen>>,
+    stop: AtomicBool,
+}
+
+/// A scripted upstream HTTP server (thread per connection, keep-alive).
+pub struct Upstream {
+    pub name: String,
+    pub addr: SocketAddr,
+    state: Arc<UpstreamState>,
+    listener: Option<TcpListener>,
+}
+
+impl Upstream {
+    pub fn start(name: &str, behavior: Behavior) -> Upstream {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind upstream");
+        let addr = listener.local_addr().expect("addr");
+        let state = Arc::new(UpstreamState {
+            behavior: Mutex::new(behavior),
+            hits: AtomicUsize::new(0),
+            seen: Mutex::new(Vec::new()),
+            stop: AtomicBool::new(false),
+        });
+        let accept = listener.try_clone().expect("clone listener");
+        let (st, nm) = (state.clone(), name.to_string());
+        thread::spawn(move || {
+            for conn in accept.incoming() {
+                if st.stop.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(conn) = conn else { continue };
+                let (st, nm) = (st.clone(), nm.clone());
+                thread::spawn(move || serve_connection(conn, &nm, &st));
+            }
+        });
+        Upstream { name: name.to_string(), addr, state, listener: Some(listener) }
+    }
+
+    /// An address where nothing listens: connections are refused.
+    pub fn refused(name: &str) -> Upstream {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        drop(listener);
+        let state = Arc::new(UpstreamState {
+            behavior: Mutex::new(Behavior::Name),
+            hits: AtomicUsize::new(0),
+            seen: Mutex::new(Vec::new()),
+            stop: AtomicBool::new(true),
+        });
+        Upstream { name: name.to_string(), addr, state, listener: None }
+    }
+
+    pub fn set(&self, behavior: Behavior) {
+        *self.state.behavior.lock().expect("lock") = behavior;
+    }
+
+    pub fn hits(&self) -> usize {
+        self.state.hits.load(Ordering::SeqCst)
+    }
+
+    pub fn seen(&self) -> Vec<Seen> {
+        self.state.seen.lock().expect("lock").clone()
+    }
+
+    /// Stop accepting: later connections are refused (the port is closed).
+    pub fn stop(&mut self) {
+        self.state.stop.store(true, Ordering::SeqCst);
+        if let Some(l) = self.listener.take() {
+            // wake the accept loop so it sees `stop`, then close the socket
+            let _ = TcpStream::connect(self.addr);
+            drop(l);
+        }
+    }
+}
+
+impl Drop for Upstream {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn serve_connection(conn: TcpStream, name: &str, st: &UpstreamState) {
+    let mut reader = BufReader::new(conn.try_clone().expect("clone conn"));
+    let mut conn = conn;
+    loop {
+        let Some(req) = read_request(&mut reader) else { return };
+        if st.stop.load(Ordering::SeqCst) {
+            return;
+        }
+        st.hits.fetch_add(1, Ordering::SeqCst);
+        st.seen.lock().expect("lock").push(req);
+        let behavior = st.behavior.lock().expect("lock").clone();
+        let (status, delay) = match behavior {
+            Behavior::Name => (200, None),
+            Behavior::Status(s) => (s, None),
+            Behavior::Slow(d) => (200, Some(d)),
+            Behavior::Reset => {
+                let _ = socket_reset(&conn);
+                return;
+            }
+            Behavior::Hang => {
+                thread::sleep(Duration::from_secs(60));
+                return;
+            }
+            Behavior::Garbage => {
+                let _ = conn.write_all(b"this is not http\r\n\r\n");
+                let _ = conn.shutdown(Shutdown::Both);
+                return;
+            }
+        };
+        if let Some(d) = delay {
+            thread::sleep(d);
+        }
+        let body = name.as_bytes();
+        let head = format!(
+            "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nX-Upstream: {name}\r\nConnection: keep-alive\r\n\r\n",
+            body.len()
+        );
+        if conn.write_all(head.as_bytes()).and_then(|_| conn.write_all(body)).is_err() {
+            return;
+        }
+    }
+}
+
+/// Close with RST instead of FIN (SO_LINGER 0).
+fn socket_reset(conn: &TcpStream) -> std::io::Result<()> {
+    let sock = socket2::SockRef::from(conn);
+    sock.set_linger(Some(Duration::ZERO))?;
+    conn.shutdown(Shutdown::Read)
+}
+
+fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Seen> {
+    let mut line = String::new();
+    if reader.read_line(&mut line).ok()? == 0 {
+        return None;
+    }
+    let mut parts = line.split_whitespace();
+    let method = parts.next()?.to_string();
+    let path = parts.next()?.to_string();
+    let mut headers = HashMap::new();
+    loop {
+        let mut h = String::new();
+        if reader.read_line(&mut h).ok()? == 0 {
+            return None;
+        }
+        let h = h.trim_end();
+        if h.is_empty() {
+            break;
+        }
+        if let Some((k, v)) = h.split_once(':') {
+            headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
+        }
+    }
+    let len: usize = headers.get("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
+    let mut body = vec![0; len];
+    reader.read_exact(&mut body).ok()?;
+    Some(Seen { method, path, headers, body })
+}
+
+/// A free loopback port (bound then released).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+}
+
+/// The `tandem` binary running a config, stopped on drop.
+pub struct Proxy {
+    pub addr: SocketAddr,
+    child: Child,
+    dir: PathBuf,
+}
+
+impl Proxy {
+    /// Start tandem with `body`: the config after the `listen:` line, which
+    /// the harness supplies on a free port.
+    pub fn start(body: &str) -> Proxy {
+        let port = free_port();
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
+        let dir = temp_dir("proxy");
+        let config = dir.join("lb.yaml");
+        std::fs::write(&config, format!("listen: [\"{addr}\"]\nthreads: 2\n{body}")).expect("write config");
+        let log = std::fs::File::create(dir.join("tandem.log")).expect("log file");
+        let child = Command::new(env!("CARGO_BIN_EXE_tandem"))
+            .arg("--config")
+            .arg(&config)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start tandem");
+        let mut proxy = Proxy { addr, child, dir };
+        proxy.wait_ready();
+        proxy
+    }
+
+    fn wait_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("tandem exited early ({status}): {}", self.log());
+            }
+            if TcpStream::connect(self.addr).is_ok() {
+                return;
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+        panic!("tandem did not listen on {} in time: {}", self.addr, self.log());
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("tandem.log")).unwrap_or_default()
+    }
+
+    pub fn get(&self, path: &str) -> Response {
+        request(self.addr, "GET", path, &[], b"")
+    }
+
+    pub fn send(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Response {
+        request(self.addr, method, path, headers, body)
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A response as the client saw it.
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub status: u16,
+    pub headers: HashMap<String, String>,
+    pub body: String,
+}
+
+impl Response {
+    /// The upstream that answered (its `X-Upstream` header), or "-" for a
+    /// response tandem made itself.
+    pub fn upstream(&self) -> &str {
+        self.headers.get("x-upstream").map(String::as_str).unwrap_or("-")
+    }
+}
+
+/// One request on a fresh connection (`Connection: close`), as a browser or
+/// wrk with keep-alive off would send it.
+pub fn request(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Response {
+    let mut conn = TcpStream::connect(addr).expect("connect to proxy");
+    conn.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: test.local\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
+    conn.write_all(head.as_bytes()).expect("send head");
+    conn.write_all(body).expect("send body");
+    let mut raw = Vec::new();
+    let _ = conn.read_to_end(&mut raw);
+    parse_response(&raw)
+}
+
+fn parse_response(raw: &[u8]) -> Response {
+    let text = String::from_utf8_lossy(raw);
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    Response { status, headers, body: body.to_string() }
+}
+
+/// A fresh directory under the system temp dir.
+pub fn temp_dir(tag: &str) -> PathBuf {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "tandem-test-{tag}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    ));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+/// A YAML server list entry for an upstream with extra params.
+pub fn server(u: &Upstream, extra: &str) -> String {
+    if extra.is_empty() {
+        format!("      - {{ addr: \"{}\" }}\n", u.addr)
+    } else {
+        format!("      - {{ addr: \"{}\", {extra} }}\n", u.addr)
+    }
+}
+
+/// The upstream names of `n` GET / requests in a row.
+pub fn sequence(proxy: &Proxy, n: usize) -> Vec<String> {
+    (0..n).map(|_| proxy.get("/").upstream().to_string()).collect()
+}
