@@ -344,3 +344,33 @@ pub fn server(u: &Upstream, extra: &str) -> String {
 pub fn sequence(proxy: &Proxy, n: usize) -> Vec<String> {
     (0..n).map(|_| proxy.get("/").upstream().to_string()).collect()
 }
+
+/// One request like [`request`] (fresh connection, `Connection: close`), but
+/// from a chosen source address: on Linux every 127.x.y.z is loopback, so a
+/// client can pose as many networks (for `ip_hash`, which keys on the first
+/// three octets).
+pub fn request_from(
+    source: std::net::IpAddr,
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Response {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let sock = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP)).expect("client socket");
+    sock.bind(&SocketAddr::new(source, 0).into()).expect("bind client source address");
+    sock.connect(&addr.into()).expect("connect to proxy");
+    let mut conn: TcpStream = sock.into();
+    conn.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: test.local\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
+    conn.write_all(head.as_bytes()).expect("send head");
+    conn.write_all(body).expect("send body");
+    let mut raw = Vec::new();
+    let _ = conn.read_to_end(&mut raw);
+    parse_response(&raw)
+}
