@@ -118,3 +118,23 @@ fn a_request_with_no_matching_route_gets_404() {
     assert_eq!(proxy.get("/other").status, 404);
     assert_eq!(proxy.get("/api/x").upstream(), "a");
 }
+
+#[test]
+fn a_retry_on_a_listed_status_keeps_the_upstream_connection_alive() {
+    // Pingora issues 866/873: aborting a response to retry used to drop the
+    // connection that carried it. a answers 502 (listed), then recovers: its
+    // later requests must reuse the one connection it already accepted.
+    let (a, b) = (Upstream::start("a", Behavior::Status(502)), Upstream::start("b", Behavior::Name));
+    let proxy = Proxy::start(&format!(
+        "upstreams:\n  app:\n    next_upstream: [error, timeout, http_502]\n    servers:\n{}{}",
+        server(&a, "max_fails: 0"),
+        server(&b, "")
+    ));
+    let r = proxy.get("/");
+    assert_eq!((r.status, r.upstream()), (200, "b"), "moved on from a's 502");
+    assert_eq!(a.hits(), 1);
+    a.set(Behavior::Name);
+    let seq = sequence(&proxy, 6);
+    assert!(seq.iter().filter(|u| *u == "a").count() >= 2, "{seq:?}");
+    assert_eq!(a.connections(), 1, "a's keep-alive connection survived the retry");
+}

@@ -42,6 +42,7 @@ pub struct Seen {
 struct UpstreamState {
     behavior: Mutex<Behavior>,
     hits: AtomicUsize,
+    connections: AtomicUsize,
     seen: Mutex<Vec<Seen>>,
     stop: AtomicBool,
 }
@@ -61,6 +62,7 @@ impl Upstream {
         let state = Arc::new(UpstreamState {
             behavior: Mutex::new(behavior),
             hits: AtomicUsize::new(0),
+            connections: AtomicUsize::new(0),
             seen: Mutex::new(Vec::new()),
             stop: AtomicBool::new(false),
         });
@@ -72,6 +74,7 @@ impl Upstream {
                     break;
                 }
                 let Ok(conn) = conn else { continue };
+                st.connections.fetch_add(1, Ordering::SeqCst);
                 let (st, nm) = (st.clone(), nm.clone());
                 thread::spawn(move || serve_connection(conn, &nm, &st));
             }
@@ -87,6 +90,7 @@ impl Upstream {
         let state = Arc::new(UpstreamState {
             behavior: Mutex::new(Behavior::Name),
             hits: AtomicUsize::new(0),
+            connections: AtomicUsize::new(0),
             seen: Mutex::new(Vec::new()),
             stop: AtomicBool::new(true),
         });
@@ -99,6 +103,11 @@ impl Upstream {
 
     pub fn hits(&self) -> usize {
         self.state.hits.load(Ordering::SeqCst)
+    }
+
+    /// TCP connections accepted so far (keep-alive reuse keeps this low).
+    pub fn connections(&self) -> usize {
+        self.state.connections.load(Ordering::SeqCst)
     }
 
     pub fn seen(&self) -> Vec<Seen> {
