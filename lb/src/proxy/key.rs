@@ -77,12 +77,13 @@ pub fn ip_text(ip: IpAddr) -> Key<'static> {
     Key::Inline(buf, len)
 }
 
-/// The value of cookie `name` in a Cookie header, or empty.
+/// The value of cookie `name` in a Cookie header, or empty. The name matches
+/// case-insensitively, as nginx's `$cookie_NAME`.
 pub fn cookie<'a>(header: &'a [u8], name: &[u8]) -> &'a [u8] {
     for pair in header.split(|&b| b == b';') {
         let pair = trim(pair);
         if let Some(eq) = pair.iter().position(|&b| b == b'=') {
-            if &pair[..eq] == name {
+            if pair[..eq].eq_ignore_ascii_case(name) {
                 return &pair[eq + 1..];
             }
         }
@@ -90,14 +91,15 @@ pub fn cookie<'a>(header: &'a [u8], name: &[u8]) -> &'a [u8] {
     b""
 }
 
-/// The raw value of query argument `name`, or empty.
+/// The raw (undecoded) value of the first query argument `name`, or empty.
+/// The name matches case-insensitively, as nginx's `$arg_NAME`.
 pub fn query_arg<'a>(query: &'a [u8], name: &[u8]) -> &'a [u8] {
     for pair in query.split(|&b| b == b'&') {
         let (k, v) = match pair.iter().position(|&b| b == b'=') {
             Some(eq) => (&pair[..eq], &pair[eq + 1..]),
             None => (pair, &b""[..]),
         };
-        if k == name {
+        if k.eq_ignore_ascii_case(name) {
             return v;
         }
     }
@@ -125,6 +127,12 @@ mod tests {
         assert_eq!(query_arg(b"user=bob&userid=7", b"userid"), b"7");
         assert_eq!(query_arg(b"flag&x=1", b"flag"), b"");
         assert_eq!(query_arg(b"", b"x"), b"");
+    }
+
+    #[test]
+    fn argument_and_cookie_names_match_regardless_of_case_as_in_nginx() {
+        assert_eq!(query_arg(b"K=v", b"k"), b"v");
+        assert_eq!(cookie(b"SID=v", b"sid"), b"v");
     }
 
     #[test]

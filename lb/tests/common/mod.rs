@@ -225,11 +225,16 @@ impl Proxy {
     /// Start tandem with `body`: the config after the `listen:` line, which
     /// the harness supplies on a free port.
     pub fn start(body: &str) -> Proxy {
+        Proxy::start_with_threads(body, 2)
+    }
+
+    /// As [`Proxy::start`], with `threads` worker threads.
+    pub fn start_with_threads(body: &str, threads: usize) -> Proxy {
         let port = free_port();
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
         let dir = temp_dir("proxy");
         let config = dir.join("lb.yaml");
-        std::fs::write(&config, format!("listen: [\"{addr}\"]\nthreads: 2\n{body}")).expect("write config");
+        std::fs::write(&config, format!("listen: [\"{addr}\"]\nthreads: {threads}\n{body}")).expect("write config");
         let log = std::fs::File::create(dir.join("tandem.log")).expect("log file");
         let child = Command::new(env!("CARGO_BIN_EXE_tandem"))
             .arg("--config")

@@ -349,7 +349,7 @@ where
                             if result.is_err() && !client_session.was_upgraded() {
                                 // tandem patch: drain the aborted response for reuse.
                                 if PipeState::is_drain_for_retry(pipe_state.load(Ordering::Acquire)) {
-                                    if !request_done || send_error.is_some() {
+                                    if send_error.is_some() {
                                         // a half-sent request leaves the connection unusable
                                         return Ok(false);
                                     }
@@ -393,6 +393,13 @@ where
                 },
 
                 body = rx.recv(), if !request_done => {
+                    // tandem patch: while draining, the request side may still
+                    // hold buffered body tasks (the end of a bodiless GET among
+                    // them); a request that ends only because the downstream
+                    // half went away was not completely sent: never reuse it.
+                    if body.is_none() && PipeState::is_drain_for_retry(pipe_state.load(Ordering::Acquire)) {
+                        return Ok(false);
+                    }
                     match send_body_to1(client_session, body).await {
                         Ok(send_done) => {
                             request_done = send_done;
