@@ -89,13 +89,13 @@ mod tests {
 
     #[test]
     fn unknown_unit_is_named() {
-        let err = parse_duration("10sec").unwrap_err();
+        let err = parse_duration("10sec").expect_err("must be rejected");
         assert!(err.contains("unknown unit `sec`"), "{err}");
     }
 
     #[test]
     fn trailing_number_without_unit_is_rejected() {
-        let err = parse_duration("1m30").unwrap_err();
+        let err = parse_duration("1m30").expect_err("must be rejected");
         assert!(err.contains("needs a unit after 30"), "{err}");
     }
 
@@ -109,9 +109,9 @@ mod tests {
 
     #[test]
     fn overflow_is_an_error_not_a_panic() {
-        let err = parse_duration("99999999999999999999h").unwrap_err();
+        let err = parse_duration("99999999999999999999h").expect_err("must be rejected");
         assert!(err.contains("too large"), "{err}");
-        let err = parse_duration("9999999999999999h").unwrap_err();
+        let err = parse_duration("9999999999999999h").expect_err("must be rejected");
         assert!(err.contains("too large"), "{err}");
     }
 }

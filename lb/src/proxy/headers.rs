@@ -3,7 +3,6 @@
 //! `X-Request-Id` (kept when the client sent one). Host passes through.
 
 use std::cell::Cell;
-use std::io::Write;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -11,16 +10,14 @@ use http::HeaderValue;
 use pingora::http::RequestHeader;
 use pingora::Result;
 
+use super::key::ip_text;
+
 /// Set the forwarding headers on `req` for a client at `client`.
 pub fn add_forwarding_headers(req: &mut RequestHeader, client: Option<IpAddr>, scheme: &'static str) -> Result<()> {
     if let Some(ip) = client {
-        let mut buf = [0u8; 48];
-        let len = {
-            let mut cursor = &mut buf[..];
-            let _ = write!(cursor, "{ip}");
-            48 - cursor.len()
-        };
-        let ip_text = &buf[..len];
+        let ip_key = ip_text(ip);
+        let ip_text = ip_key.bytes();
+        let len = ip_text.len();
         let forwarded_for = match req.headers.get("x-forwarded-for") {
             Some(prev) if !prev.is_empty() => {
                 let mut v = Vec::with_capacity(prev.len() + 2 + len);

@@ -47,9 +47,9 @@ pub struct Situation {
 impl Situation {
     fn allows(&self, mask: u16) -> bool {
         let mask = if self.request_sent && self.non_idempotent { mask | NextUpstream::NON_IDEMPOTENT } else { mask };
-        self.next_upstream.contains(mask)
-            && !(self.request_sent && !self.body_replayable)
-            && !(!self.timeout.is_zero() && self.elapsed >= self.timeout)
+        let body_ok = !self.request_sent || self.body_replayable;
+        let in_time = self.timeout.is_zero() || self.elapsed < self.timeout;
+        self.next_upstream.contains(mask) && body_ok && in_time
     }
 }
 

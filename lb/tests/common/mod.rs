@@ -303,7 +303,12 @@ impl Response {
 /// One request on a fresh connection (`Connection: close`), as a browser or
 /// wrk with keep-alive off would send it.
 pub fn request(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Response {
-    let mut conn = TcpStream::connect(addr).expect("connect to proxy");
+    let conn = TcpStream::connect(addr).expect("connect to proxy");
+    exchange(conn, method, path, headers, body)
+}
+
+/// Send one request on `conn` and read the response until the server closes.
+fn exchange(mut conn: TcpStream, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Response {
     conn.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
     let mut head = format!("{method} {path} HTTP/1.1\r\nHost: test.local\r\nConnection: close\r\n");
     for (k, v) in headers {
@@ -375,16 +380,6 @@ pub fn request_from(
     let sock = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP)).expect("client socket");
     sock.bind(&SocketAddr::new(source, 0).into()).expect("bind client source address");
     sock.connect(&addr.into()).expect("connect to proxy");
-    let mut conn: TcpStream = sock.into();
-    conn.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
-    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: test.local\r\nConnection: close\r\n");
-    for (k, v) in headers {
-        head.push_str(&format!("{k}: {v}\r\n"));
-    }
-    head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
-    conn.write_all(head.as_bytes()).expect("send head");
-    conn.write_all(body).expect("send body");
-    let mut raw = Vec::new();
-    let _ = conn.read_to_end(&mut raw);
-    parse_response(&raw)
+    let conn: TcpStream = sock.into();
+    exchange(conn, method, path, headers, body)
 }
