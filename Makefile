@@ -12,7 +12,7 @@ CARGO ?= cargo
 DEB_PACKAGES := cmake nginx-light curl pkg-config
 EXAMPLES := $(wildcard lb/examples/*.yaml)
 
-.PHONY: up test deps build check-examples unit integration clean
+.PHONY: up test deps build check-examples lint clean
 
 deps:
 	@./scripts/install-deps.sh $(DEB_PACKAGES)
@@ -27,7 +27,12 @@ check-examples:
 	$(CARGO) build -p tandem-lb
 	@for f in $(EXAMPLES); do ./target/debug/tandem check --config $$f || exit 1; done
 
-test: deps check-examples
+# Formatting and clippy warnings fail the build: the code stays easy to live in.
+lint:
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+test: deps check-examples lint
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
 		$(CARGO) nextest run --workspace --no-fail-fast; \
 	else \

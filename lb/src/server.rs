@@ -34,11 +34,8 @@ pub fn build(config: &Config) -> pingora::Result<(Server, Arc<Runtime>)> {
     let mut server = Server::new_with_opt_and_conf(None, conf);
     server.bootstrap();
 
-    let mut proxy = http_proxy_service_with_name(
-        &server.configuration,
-        TandemProxy::new(runtime.clone()),
-        "tandem proxy",
-    );
+    let mut proxy =
+        http_proxy_service_with_name(&server.configuration, TandemProxy::new(runtime.clone()), "tandem proxy");
     for addr in &config.listen {
         proxy.add_tcp(&addr.to_string());
     }

@@ -6,7 +6,11 @@ use std::time::Duration;
 
 #[test]
 fn weights_5_1_1_give_a_a_b_a_c_a_a() {
-    let (a, b, c) = (Upstream::start("a", Behavior::Name), Upstream::start("b", Behavior::Name), Upstream::start("c", Behavior::Name));
+    let (a, b, c) = (
+        Upstream::start("a", Behavior::Name),
+        Upstream::start("b", Behavior::Name),
+        Upstream::start("c", Behavior::Name),
+    );
     let proxy = Proxy::start(&format!(
         "upstreams:\n  app:\n    servers:\n{}{}{}",
         server(&a, "weight: 5"),
@@ -18,7 +22,11 @@ fn weights_5_1_1_give_a_a_b_a_c_a_a() {
 
 #[test]
 fn backup_serves_only_when_every_primary_is_out() {
-    let (mut a, mut b, x) = (Upstream::start("a", Behavior::Name), Upstream::start("b", Behavior::Name), Upstream::start("x", Behavior::Name));
+    let (mut a, mut b, x) = (
+        Upstream::start("a", Behavior::Name),
+        Upstream::start("b", Behavior::Name),
+        Upstream::start("x", Behavior::Name),
+    );
     let proxy = Proxy::start(&format!(
         "upstreams:\n  app:\n    servers:\n{}{}{}",
         server(&a, "fail_timeout: 30s"),
@@ -54,7 +62,8 @@ fn every_server_out_gives_502_until_fail_timeout() {
 
 #[test]
 fn least_conn_prefers_the_idle_server() {
-    let (a, b) = (Upstream::start("a", Behavior::Slow(Duration::from_millis(1500))), Upstream::start("b", Behavior::Name));
+    let (a, b) =
+        (Upstream::start("a", Behavior::Slow(Duration::from_millis(1500))), Upstream::start("b", Behavior::Name));
     let proxy = Proxy::start(&format!(
         "upstreams:\n  app:\n    balance: least_conn\n    servers:\n{}{}",
         server(&a, ""),

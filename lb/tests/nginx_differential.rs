@@ -155,7 +155,15 @@ struct Srv {
 }
 
 fn srv(name: &'static str) -> Srv {
-    Srv { name, weight: None, max_fails: None, fail_timeout_s: None, backup: false, down: false, behavior: Behavior::Name }
+    Srv {
+        name,
+        weight: None,
+        max_fails: None,
+        fail_timeout_s: None,
+        backup: false,
+        down: false,
+        behavior: Behavior::Name,
+    }
 }
 
 impl Srv {
@@ -430,10 +438,8 @@ fn weighted_round_robin_3_2_1_1_matches_nginx() {
 
 #[test]
 fn weighted_round_robin_with_a_down_server_matches_nginx() {
-    let g = group(
-        Balance::RoundRobin,
-        vec![srv("a").weight(2), srv("b").weight(4).down(), srv("c").weight(3), srv("d")],
-    );
+    let g =
+        group(Balance::RoundRobin, vec![srv("a").weight(2), srv("b").weight(4).down(), srv("c").weight(3), srv("d")]);
     run_separate("rr 2/down/3/1", &g, &[Step::Send("rr", gets(18))]);
 }
 
@@ -449,10 +455,7 @@ fn weighted_round_robin_with_a_down_server_matches_nginx() {
 /// c keeps failing its probes.
 #[test]
 fn max_fails_quarantine_probe_and_recovery_match_nginx() {
-    let g = group(
-        Balance::RoundRobin,
-        vec![srv("a").weight(4).fails(2, 2), srv("b").weight(2), srv("c").fails(1, 2)],
-    );
+    let g = group(Balance::RoundRobin, vec![srv("a").weight(4).fails(2, 2), srv("b").weight(2), srv("c").fails(1, 2)]);
     run_separate(
         "max_fails/fail_timeout",
         &g,
@@ -511,10 +514,7 @@ fn http_503_failures_match_nginx() {
 
 #[test]
 fn backup_servers_take_over_as_in_nginx() {
-    let g = group(
-        Balance::RoundRobin,
-        vec![srv("a"), srv("b"), srv("x").weight(2).backup(), srv("y").backup()],
-    );
+    let g = group(Balance::RoundRobin, vec![srv("a"), srv("b"), srv("x").weight(2).backup(), srv("y").backup()]);
     run_separate(
         "backup",
         &g,
@@ -570,10 +570,7 @@ fn ip_hash_with_weights_matches_nginx() {
 /// request, then skip it while it is quarantined.
 #[test]
 fn ip_hash_with_a_failing_server_rehashes_as_nginx() {
-    let g = group(
-        Balance::IpHash,
-        vec![srv("a"), srv("b").fails(1, 30).behaving(Behavior::Reset), srv("c"), srv("d")],
-    );
+    let g = group(Balance::IpHash, vec![srv("a"), srv("b").fails(1, 30).behaving(Behavior::Reset), srv("c"), srv("d")]);
     run_shared("ip_hash failing", &g, &ip_hash_requests());
 }
 
@@ -620,8 +617,20 @@ fn plain_hash_with_a_down_and_a_failing_server_matches_nginx() {
 /// a longer name that starts with `k`.
 fn key_edge_case_requests() -> Vec<Req> {
     [
-        "/", "/?k=", "/?x=1", "/?k=alpha", "/?k=alpha&k=beta", "/?x=1&k=beta", "/?kk=alpha", "/?k=a%20b",
-        "/?k=a+b", "/?k&x=1", "/", "/?k=", "/?x=2", "/?k=alpha",
+        "/",
+        "/?k=",
+        "/?x=1",
+        "/?k=alpha",
+        "/?k=alpha&k=beta",
+        "/?x=1&k=beta",
+        "/?kk=alpha",
+        "/?k=a%20b",
+        "/?k=a+b",
+        "/?k&x=1",
+        "/",
+        "/?k=",
+        "/?x=2",
+        "/?k=alpha",
     ]
     .iter()
     .map(|p| get(p))

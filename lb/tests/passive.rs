@@ -71,7 +71,8 @@ fn failures_add_up_while_each_comes_within_fail_timeout_of_the_last() {
 #[test]
 fn a_lone_server_is_never_taken_out() {
     let a = Upstream::start("a", Behavior::Reset);
-    let proxy = Proxy::start(&format!("upstreams:\n  app:\n    servers:\n{}", server(&a, "max_fails: 1, fail_timeout: 30s")));
+    let proxy =
+        Proxy::start(&format!("upstreams:\n  app:\n    servers:\n{}", server(&a, "max_fails: 1, fail_timeout: 30s")));
     assert_eq!(proxy.get("/").status, 502);
     a.set(Behavior::Name);
     assert_eq!(proxy.get("/").upstream(), "a", "nginx ignores max_fails for a single server");

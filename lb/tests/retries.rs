@@ -128,11 +128,14 @@ fn a_retry_on_a_listed_status_keeps_the_upstream_connection_alive() {
     // back a connection released on another thread ("failed to acquire
     // reusable stream") and opens a new one, whatever the retry did.
     let (a, b) = (Upstream::start("a", Behavior::Status(502)), Upstream::start("b", Behavior::Name));
-    let proxy = Proxy::start_with_threads(&format!(
-        "upstreams:\n  app:\n    next_upstream: [error, timeout, http_502]\n    servers:\n{}{}",
-        server(&a, "max_fails: 0"),
-        server(&b, "")
-    ), 1);
+    let proxy = Proxy::start_with_threads(
+        &format!(
+            "upstreams:\n  app:\n    next_upstream: [error, timeout, http_502]\n    servers:\n{}{}",
+            server(&a, "max_fails: 0"),
+            server(&b, "")
+        ),
+        1,
+    );
     let r = proxy.get("/");
     assert_eq!((r.status, r.upstream()), (200, "b"), "moved on from a's 502");
     assert_eq!(a.hits(), 1);

@@ -21,9 +21,7 @@ pub(crate) fn resolve_server(text: &str) -> Result<Vec<SocketAddr>, String> {
         return Err("is empty; write host:port, e.g. 127.0.0.1:9001".to_string());
     }
     if text.contains("://") || text.contains('/') {
-        return Err(format!(
-            "`{text}` must be host:port, without a scheme or path"
-        ));
+        return Err(format!("`{text}` must be host:port, without a scheme or path"));
     }
     if let Ok(addr) = text.parse::<SocketAddr>() {
         return check_port(addr.port(), text).map(|_| vec![addr]);
@@ -36,9 +34,7 @@ pub(crate) fn resolve_server(text: &str) -> Result<Vec<SocketAddr>, String> {
     if !is_hostname(host) {
         return Err(format!("`{host}` is not a valid IP address or hostname"));
     }
-    let resolved = (host, port)
-        .to_socket_addrs()
-        .map_err(|e| format!("cannot resolve `{host}`: {e}"))?;
+    let resolved = (host, port).to_socket_addrs().map_err(|e| format!("cannot resolve `{host}`: {e}"))?;
     let mut addrs: Vec<SocketAddr> = Vec::new();
     for addr in resolved {
         if !addrs.contains(&addr) {
@@ -53,9 +49,7 @@ pub(crate) fn resolve_server(text: &str) -> Result<Vec<SocketAddr>, String> {
 
 fn split_host_port(text: &str) -> Result<(&str, u16), String> {
     let (host, port) = if let Some(rest) = text.strip_prefix('[') {
-        let (host, after) = rest
-            .split_once(']')
-            .ok_or_else(|| format!("`{text}` has `[` without `]`"))?;
+        let (host, after) = rest.split_once(']').ok_or_else(|| format!("`{text}` has `[` without `]`"))?;
         match after {
             "" => (host, None),
             _ => match after.strip_prefix(':') {
@@ -74,18 +68,16 @@ fn split_host_port(text: &str) -> Result<(&str, u16), String> {
     };
     let port = match port {
         None => DEFAULT_PORT,
-        Some(port) => port
-            .parse::<u16>()
-            .map_err(|_| format!("port `{port}` in `{text}` is not a number from 1 to 65535"))?,
+        Some(port) => {
+            port.parse::<u16>().map_err(|_| format!("port `{port}` in `{text}` is not a number from 1 to 65535"))?
+        }
     };
     Ok((host, port))
 }
 
 fn check_port(port: u16, text: &str) -> Result<(), String> {
     if port == 0 {
-        return Err(format!(
-            "port 0 in `{text}` cannot be connected to; use 1 to 65535"
-        ));
+        return Err(format!("port 0 in `{text}` cannot be connected to; use 1 to 65535"));
     }
     Ok(())
 }
@@ -97,9 +89,7 @@ pub(crate) fn is_hostname(host: &str) -> bool {
         && host.split('.').all(|label| {
             !label.is_empty()
                 && label.len() <= 63
-                && label
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
         })
 }
 
@@ -139,18 +129,13 @@ mod tests {
     fn localhost_resolves_to_at_least_one_loopback_address() {
         let addrs = resolve_server("localhost:8000").unwrap();
         assert!(!addrs.is_empty());
-        assert!(addrs
-            .iter()
-            .all(|a| a.ip().is_loopback() && a.port() == 8000));
+        assert!(addrs.iter().all(|a| a.ip().is_loopback() && a.port() == 8000));
     }
 
     #[test]
     fn unresolvable_hostname_is_an_error() {
         let err = resolve_server("no-such-host.invalid:80").unwrap_err();
-        assert!(
-            err.contains("cannot resolve `no-such-host.invalid`"),
-            "{err}"
-        );
+        assert!(err.contains("cannot resolve `no-such-host.invalid`"), "{err}");
     }
 
     #[test]

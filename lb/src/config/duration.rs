@@ -24,17 +24,13 @@ pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
     let mut total = Duration::ZERO;
     let mut rest = text;
     while !rest.is_empty() {
-        let digits = rest
-            .find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(rest.len());
+        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
         if digits == 0 {
             return Err(not_a_duration());
         }
         let number: u64 = rest[..digits].parse().map_err(|_| too_large())?;
         rest = &rest[digits..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit())
-            .unwrap_or(rest.len());
+        let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
         let unit = &rest[..unit_len];
         rest = &rest[unit_len..];
         let millis_per_unit: u64 = match unit {
@@ -46,9 +42,7 @@ pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
             other => return Err(format!("unknown unit `{other}` in `{text}`; {UNITS_HINT}")),
         };
         let millis = number.checked_mul(millis_per_unit).ok_or_else(too_large)?;
-        total = total
-            .checked_add(Duration::from_millis(millis))
-            .ok_or_else(too_large)?;
+        total = total.checked_add(Duration::from_millis(millis)).ok_or_else(too_large)?;
     }
     Ok(total)
 }
@@ -68,10 +62,7 @@ mod tests {
     #[test]
     fn units_can_be_combined() {
         assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
-        assert_eq!(
-            parse_duration("1h1m1s5ms"),
-            Ok(Duration::from_millis(3_661_005))
-        );
+        assert_eq!(parse_duration("1h1m1s5ms"), Ok(Duration::from_millis(3_661_005)));
     }
 
     #[test]
@@ -81,10 +72,7 @@ mod tests {
 
     #[test]
     fn bare_number_asks_for_a_unit() {
-        assert_eq!(
-            parse_duration("10"),
-            Err("needs a unit, e.g. 10s".to_string())
-        );
+        assert_eq!(parse_duration("10"), Err("needs a unit, e.g. 10s".to_string()));
     }
 
     #[test]

@@ -61,11 +61,7 @@ pub(crate) struct Report<'a> {
 
 impl<'a> Report<'a> {
     pub(crate) fn new(file: &'a str, index: &'a LineIndex) -> Self {
-        Report {
-            file,
-            index,
-            errors: Vec::new(),
-        }
+        Report { file, index, errors: Vec::new() }
     }
 
     /// An error at `path`; the line is looked up in the index.
@@ -94,21 +90,13 @@ mod tests {
     use super::*;
 
     fn error(path: &str, line: Option<usize>) -> ConfigError {
-        ConfigError {
-            path: path.to_string(),
-            line,
-            message: "must be >= 1".to_string(),
-            file: "lb.yaml".to_string(),
-        }
+        ConfigError { path: path.to_string(), line, message: "must be >= 1".to_string(), file: "lb.yaml".to_string() }
     }
 
     #[test]
     fn error_displays_path_message_file_and_line() {
         let shown = error("upstreams.app.servers[2].weight", Some(14)).to_string();
-        assert_eq!(
-            shown,
-            "upstreams.app.servers[2].weight: must be >= 1 (lb.yaml:14)"
-        );
+        assert_eq!(shown, "upstreams.app.servers[2].weight: must be >= 1 (lb.yaml:14)");
     }
 
     #[test]
@@ -119,10 +107,7 @@ mod tests {
     #[test]
     fn errors_display_one_per_line() {
         let errors = ConfigErrors(vec![error("a", Some(1)), error("b", Some(2))]);
-        assert_eq!(
-            errors.to_string(),
-            "a: must be >= 1 (lb.yaml:1)\nb: must be >= 1 (lb.yaml:2)"
-        );
+        assert_eq!(errors.to_string(), "a: must be >= 1 (lb.yaml:1)\nb: must be >= 1 (lb.yaml:2)");
     }
 
     #[test]

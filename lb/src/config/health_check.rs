@@ -7,38 +7,19 @@ use super::model::HealthCheck;
 use super::raw::RawHealthCheck;
 use super::validate::positive_duration;
 
-pub(super) fn health_check(
-    raw: RawHealthCheck,
-    path: &str,
-    report: &mut Report<'_>,
-) -> HealthCheck {
+pub(super) fn health_check(raw: RawHealthCheck, path: &str, report: &mut Report<'_>) -> HealthCheck {
     let hc_path = path;
     let path = raw.path.unwrap_or_else(|| "/".to_string());
     if !path.starts_with('/') {
         report.error(&format!("{hc_path}.path"), "must start with `/`");
     }
-    if raw
-        .host
-        .as_deref()
-        .is_some_and(|h| h.is_empty() || h.contains(char::is_whitespace))
-    {
-        report.error(
-            &format!("{hc_path}.host"),
-            "must be a non-empty host name without spaces",
-        );
+    if raw.host.as_deref().is_some_and(|h| h.is_empty() || h.contains(char::is_whitespace)) {
+        report.error(&format!("{hc_path}.host"), "must be a non-empty host name without spaces");
     }
-    let interval = positive_duration(
-        report,
-        &format!("{hc_path}.interval"),
-        raw.interval.as_ref(),
-        Duration::from_secs(5),
-    );
-    let timeout = positive_duration(
-        report,
-        &format!("{hc_path}.timeout"),
-        raw.timeout.as_ref(),
-        Duration::from_secs(1),
-    );
+    let interval =
+        positive_duration(report, &format!("{hc_path}.interval"), raw.interval.as_ref(), Duration::from_secs(5));
+    let timeout =
+        positive_duration(report, &format!("{hc_path}.timeout"), raw.timeout.as_ref(), Duration::from_secs(1));
     let mut at_least_one = |key: &str, value: Option<u32>| {
         let value = value.unwrap_or(2);
         if value == 0 {
@@ -70,14 +51,8 @@ pub(super) fn health_check(
 
 /// `200` or `200-399`, statuses within 100..=599.
 fn parse_expect(text: &str) -> Result<(u16, u16), String> {
-    let status = |s: &str| {
-        s.trim()
-            .parse::<u16>()
-            .ok()
-            .filter(|n| (100..=599).contains(n))
-    };
-    let bad =
-        || format!("`{text}` is not a status or status range from 100 to 599, e.g. 200 or 200-399");
+    let status = |s: &str| s.trim().parse::<u16>().ok().filter(|n| (100..=599).contains(n));
+    let bad = || format!("`{text}` is not a status or status range from 100 to 599, e.g. 200 or 200-399");
     let (low, high) = match text.split_once('-') {
         Some((low, high)) => (status(low).ok_or_else(bad)?, status(high).ok_or_else(bad)?),
         None => {
@@ -125,15 +100,9 @@ mod tests {
         let c = config(&with_check(
             "      { path: /healthz, interval: 2s, timeout: 500ms, rise: 3, fall: 1, expect: 200, host: app.local, mandatory: true, tcp: true }\n",
         ));
-        let hc = c.upstreams[0]
-            .health_check
-            .clone()
-            .unwrap_or_else(|| unreachable!());
+        let hc = c.upstreams[0].health_check.clone().unwrap_or_else(|| unreachable!());
         assert_eq!(hc.path, "/healthz");
-        assert_eq!(
-            (hc.interval, hc.timeout),
-            (Duration::from_secs(2), Duration::from_millis(500))
-        );
+        assert_eq!((hc.interval, hc.timeout), (Duration::from_secs(2), Duration::from_millis(500)));
         assert_eq!((hc.rise, hc.fall, hc.expect), (3, 1, (200, 200)));
         assert_eq!(hc.host.as_deref(), Some("app.local"));
         assert!(hc.mandatory && hc.tcp);
@@ -141,29 +110,14 @@ mod tests {
 
     #[test]
     fn health_check_path_must_start_with_a_slash() {
-        assert_error(
-            &with_check("      path: healthz\n"),
-            "upstreams.app.health_check.path",
-            6,
-            "must start with `/`",
-        );
+        assert_error(&with_check("      path: healthz\n"), "upstreams.app.health_check.path", 6, "must start with `/`");
     }
 
     #[test]
     fn health_check_interval_and_timeout_must_be_greater_than_zero() {
         let text = with_check("      interval: 0s\n      timeout: 0ms\n");
-        assert_error(
-            &text,
-            "upstreams.app.health_check.interval",
-            6,
-            "greater than 0",
-        );
-        assert_error(
-            &text,
-            "upstreams.app.health_check.timeout",
-            7,
-            "greater than 0",
-        );
+        assert_error(&text, "upstreams.app.health_check.interval", 6, "greater than 0");
+        assert_error(&text, "upstreams.app.health_check.timeout", 7, "greater than 0");
     }
 
     #[test]
@@ -176,12 +130,7 @@ mod tests {
     #[test]
     fn health_check_expect_outside_100_to_599_is_rejected() {
         let text = with_check("      expect: \"200-600\"\n");
-        assert_error(
-            &text,
-            "upstreams.app.health_check.expect",
-            6,
-            "from 100 to 599",
-        );
+        assert_error(&text, "upstreams.app.health_check.expect", 6, "from 100 to 599");
     }
 
     #[test]

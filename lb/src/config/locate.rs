@@ -25,9 +25,7 @@ impl LineIndex {
         let mut parser = Parser::new_from_str(text);
         // A syntax error is reported by serde_yaml with its own location.
         let _ = parser.load(&mut builder, false);
-        LineIndex {
-            lines: builder.lines,
-        }
+        LineIndex { lines: builder.lines }
     }
 
     /// The line of `path`, or of its nearest ancestor present in the file

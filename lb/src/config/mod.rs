@@ -128,10 +128,7 @@ mod tests {
         assert_eq!(first, second);
         std::fs::write(&file, "listen: 127.0.0.1:1\nthreads: 0\n").unwrap();
         let err = load_file(&file).unwrap_err();
-        assert!(
-            err.0.iter().any(|e| e.file == file.display().to_string()),
-            "{err}"
-        );
+        assert!(err.0.iter().any(|e| e.file == file.display().to_string()), "{err}");
         let _ = std::fs::remove_dir_all(&dir);
     }
 
@@ -150,22 +147,10 @@ upstreams:
         let err = parse_str(text, "lb.yaml").unwrap_err();
         let shown = err.to_string();
         assert_eq!(err.0.len(), 4, "{shown}");
-        assert!(
-            shown.contains("threads: must be between 1 and 256 (lb.yaml:2)"),
-            "{shown}"
-        );
-        assert!(
-            shown.contains("upstreams.app.connect_timeout: needs a unit, e.g. 10s (lb.yaml:5)"),
-            "{shown}"
-        );
-        assert!(
-            shown.contains("upstreams.app.servers[0].weight: must be >= 1 (lb.yaml:7)"),
-            "{shown}"
-        );
-        assert!(
-            shown.contains("upstreams.app.servers[1].fail_timeout: "),
-            "{shown}"
-        );
+        assert!(shown.contains("threads: must be between 1 and 256 (lb.yaml:2)"), "{shown}");
+        assert!(shown.contains("upstreams.app.connect_timeout: needs a unit, e.g. 10s (lb.yaml:5)"), "{shown}");
+        assert!(shown.contains("upstreams.app.servers[0].weight: must be >= 1 (lb.yaml:7)"), "{shown}");
+        assert!(shown.contains("upstreams.app.servers[1].fail_timeout: "), "{shown}");
         assert!(shown.contains("(lb.yaml:8)"), "{shown}");
         assert_eq!(shown.lines().count(), 4);
     }

@@ -14,10 +14,7 @@ use serde::Deserialize;
 use super::error::Report;
 
 #[derive(Debug, Deserialize)]
-#[serde(
-    deny_unknown_fields,
-    expecting = "a mapping with listen, upstreams and routes"
-)]
+#[serde(deny_unknown_fields, expecting = "a mapping with listen, upstreams and routes")]
 pub(crate) struct RawConfig {
     pub listen: Option<StringList>,
     pub threads: Option<i64>,
@@ -27,10 +24,7 @@ pub(crate) struct RawConfig {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(
-    deny_unknown_fields,
-    expecting = "an upstream group (a mapping with servers)"
-)]
+#[serde(deny_unknown_fields, expecting = "an upstream group (a mapping with servers)")]
 pub(crate) struct RawUpstream {
     pub balance: Option<String>,
     pub hash: Option<RawHash>,
@@ -78,10 +72,7 @@ pub(crate) struct RawHealthCheck {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(
-    deny_unknown_fields,
-    expecting = "a route (a mapping with host, path_prefix, upstream)"
-)]
+#[serde(deny_unknown_fields, expecting = "a route (a mapping with host, path_prefix, upstream)")]
 pub(crate) struct RawRoute {
     pub host: Option<String>,
     pub path_prefix: Option<String>,
@@ -105,28 +96,16 @@ impl<'de> Deserialize<'de> for Scalar {
                 f.write_str("a string such as 10s")
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Scalar, E> {
-                Ok(Scalar {
-                    text: v.to_string(),
-                    is_number: false,
-                })
+                Ok(Scalar { text: v.to_string(), is_number: false })
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<Scalar, E> {
-                Ok(Scalar {
-                    text: v.to_string(),
-                    is_number: true,
-                })
+                Ok(Scalar { text: v.to_string(), is_number: true })
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<Scalar, E> {
-                Ok(Scalar {
-                    text: v.to_string(),
-                    is_number: true,
-                })
+                Ok(Scalar { text: v.to_string(), is_number: true })
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<Scalar, E> {
-                Ok(Scalar {
-                    text: v.to_string(),
-                    is_number: true,
-                })
+                Ok(Scalar { text: v.to_string(), is_number: true })
             }
         }
         deserializer.deserialize_any(ScalarVisitor)
@@ -222,10 +201,7 @@ pub(crate) fn parse(text: &str, report: &mut Report<'_>) -> Option<RawConfig> {
         }
     };
     if value.is_null() {
-        report.error(
-            "",
-            "the file is empty: it needs at least `listen` and `upstreams`",
-        );
+        report.error("", "the file is empty: it needs at least `listen` and `upstreams`");
         return None;
     }
     match serde_path_to_error::deserialize::<_, RawConfig>(value) {
@@ -246,17 +222,11 @@ fn humanize(message: &str) -> String {
             Some((_, expected)) => expected,
             None => return "unknown key (this mapping takes no keys)".to_string(),
         };
-        let valid = expected
-            .trim_start_matches("one of ")
-            .replace(" or ", ", ")
-            .replace('`', "");
+        let valid = expected.trim_start_matches("one of ").replace(" or ", ", ").replace('`', "");
         return format!("unknown key (valid: {valid})");
     }
     message
-        .replace(
-            "expected u32",
-            "expected a whole number from 0 to 4294967295",
-        )
+        .replace("expected u32", "expected a whole number from 0 to 4294967295")
         .replace("expected i64", "expected a whole number")
 }
 
@@ -269,10 +239,7 @@ mod tests {
     fn parse_error(text: &str) -> super::super::ConfigError {
         let index = LineIndex::build(text);
         let mut report = Report::new("lb.yaml", &index);
-        assert!(
-            parse(text, &mut report).is_none(),
-            "expected an error for {text}"
-        );
+        assert!(parse(text, &mut report).is_none(), "expected an error for {text}");
         report.errors.remove(0)
     }
 
@@ -282,12 +249,7 @@ mod tests {
         let err = parse_error(text);
         assert_eq!(err.path, "upstreams.app.servers[0].wieght");
         assert_eq!(err.line, Some(6));
-        assert!(
-            err.message
-                .starts_with("unknown key (valid: addr, weight, max_fails"),
-            "{}",
-            err.message
-        );
+        assert!(err.message.starts_with("unknown key (valid: addr, weight, max_fails"), "{}", err.message);
         assert!(err.to_string().ends_with("(lb.yaml:6)"), "{err}");
     }
 
@@ -296,18 +258,12 @@ mod tests {
         let err = parse_error("listen: a\nthread: 2\n");
         assert_eq!(err.path, "thread");
         assert_eq!(err.line, Some(2));
-        assert!(
-            err.message.contains("valid: listen, threads"),
-            "{}",
-            err.message
-        );
+        assert!(err.message.contains("valid: listen, threads"), "{}", err.message);
     }
 
     #[test]
     fn wrong_type_names_its_path_and_line() {
-        let err = parse_error(
-            "listen: a\nupstreams:\n  app:\n    servers:\n      - { addr: a, max_fails: lots }\n",
-        );
+        let err = parse_error("listen: a\nupstreams:\n  app:\n    servers:\n      - { addr: a, max_fails: lots }\n");
         assert_eq!(err.path, "upstreams.app.servers[0].max_fails");
         assert_eq!(err.line, Some(5));
         assert!(err.message.contains("whole number"), "{}", err.message);
@@ -341,18 +297,8 @@ mod tests {
     fn upstream_groups_keep_file_order() {
         let index = LineIndex::build("");
         let mut report = Report::new("lb.yaml", &index);
-        let raw = parse(
-            "upstreams:\n  zeta: {}\n  alpha: {}\n  7: {}\n",
-            &mut report,
-        )
-        .unwrap();
-        let names: Vec<_> = raw
-            .upstreams
-            .unwrap()
-            .0
-            .into_iter()
-            .map(|(n, _)| n)
-            .collect();
+        let raw = parse("upstreams:\n  zeta: {}\n  alpha: {}\n  7: {}\n", &mut report).unwrap();
+        let names: Vec<_> = raw.upstreams.unwrap().0.into_iter().map(|(n, _)| n).collect();
         assert_eq!(names, ["zeta", "alpha", "7"]);
     }
 

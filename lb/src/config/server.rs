@@ -21,10 +21,7 @@ pub(super) fn servers(
     report: &mut Report<'_>,
 ) -> Vec<Server> {
     let Some(list) = list else {
-        report.error(
-            path,
-            "is required: at least one server, e.g. servers: [{ addr: \"127.0.0.1:9001\" }]",
-        );
+        report.error(path, "is required: at least one server, e.g. servers: [{ addr: \"127.0.0.1:9001\" }]");
         return Vec::new();
     };
     if list.is_empty() {
@@ -54,10 +51,7 @@ pub(super) fn servers(
     if out.len() > MAX_SERVERS {
         report.error(
             path,
-            format!(
-                "has {} servers after resolving hostnames; at most {MAX_SERVERS} per group",
-                out.len()
-            ),
+            format!("has {} servers after resolving hostnames; at most {MAX_SERVERS} per group", out.len()),
         );
     }
     out
@@ -75,12 +69,8 @@ fn server(raw: RawServer, path: &str, report: &mut Report<'_>) -> Vec<Server> {
         );
     }
     let weight = u32::try_from(weight.clamp(1, MAX_WEIGHT)).unwrap_or(1);
-    let fail_timeout = duration(
-        report,
-        &format!("{path}.fail_timeout"),
-        raw.fail_timeout.as_ref(),
-        DEFAULT_FAIL_TIMEOUT,
-    );
+    let fail_timeout =
+        duration(report, &format!("{path}.fail_timeout"), raw.fail_timeout.as_ref(), DEFAULT_FAIL_TIMEOUT);
     let addr_path = format!("{path}.addr");
     let Some(name) = raw.addr else {
         report.error(&addr_path, "is required: host:port, e.g. 127.0.0.1:9001");
@@ -114,9 +104,7 @@ mod tests {
 
     /// A one-group file; `servers` starts on line 5, its items on line 6 onwards.
     fn group(settings: &str, servers: &[&str]) -> String {
-        let mut text = format!(
-            "listen: 0.0.0.0:8080\nupstreams:\n  app:\n    balance: {settings}\n    servers:\n"
-        );
+        let mut text = format!("listen: 0.0.0.0:8080\nupstreams:\n  app:\n    balance: {settings}\n    servers:\n");
         for server in servers {
             text.push_str(&format!("      - {server}\n"));
         }
@@ -153,18 +141,9 @@ mod tests {
 
     #[test]
     fn weight_zero_is_rejected_with_key_path_and_line() {
-        let text = group(
-            "round_robin",
-            &[
-                "{ addr: \"127.0.0.1:9001\" }",
-                "{ addr: \"127.0.0.1:9002\", weight: 0 }",
-            ],
-        );
+        let text = group("round_robin", &["{ addr: \"127.0.0.1:9001\" }", "{ addr: \"127.0.0.1:9002\", weight: 0 }"]);
         let error = super::super::testing::error_at(&text, "upstreams.app.servers[1].weight");
-        assert_eq!(
-            error.to_string(),
-            "upstreams.app.servers[1].weight: must be >= 1 (lb.yaml:7)"
-        );
+        assert_eq!(error.to_string(), "upstreams.app.servers[1].weight: must be >= 1 (lb.yaml:7)");
     }
 
     #[test]
@@ -175,27 +154,13 @@ mod tests {
 
     #[test]
     fn weight_above_1000_is_rejected() {
-        let text = group(
-            "round_robin",
-            &["{ addr: \"127.0.0.1:9001\", weight: 1001 }"],
-        );
-        assert_error(
-            &text,
-            "upstreams.app.servers[0].weight",
-            6,
-            "must be <= 1000",
-        );
+        let text = group("round_robin", &["{ addr: \"127.0.0.1:9001\", weight: 1001 }"]);
+        assert_error(&text, "upstreams.app.servers[0].weight", 6, "must be <= 1000");
     }
 
     #[test]
     fn backup_with_ip_hash_is_refused_with_the_reason() {
-        let text = group(
-            "ip_hash",
-            &[
-                "{ addr: \"127.0.0.1:9001\" }",
-                "{ addr: \"127.0.0.1:9002\", backup: true }",
-            ],
-        );
+        let text = group("ip_hash", &["{ addr: \"127.0.0.1:9001\" }", "{ addr: \"127.0.0.1:9002\", backup: true }"]);
         assert_error(
             &text,
             "upstreams.app.servers[1].backup",
@@ -208,10 +173,7 @@ mod tests {
     fn backup_with_hash_is_refused_with_the_reason() {
         let text = group(
             "hash\n    hash: { key: uri }",
-            &[
-                "{ addr: \"127.0.0.1:9001\" }",
-                "{ addr: \"127.0.0.1:9002\", backup: true }",
-            ],
+            &["{ addr: \"127.0.0.1:9001\" }", "{ addr: \"127.0.0.1:9002\", backup: true }"],
         );
         assert_error(
             &text,
@@ -235,95 +197,45 @@ mod tests {
 
     #[test]
     fn group_of_only_backups_is_rejected() {
-        let text = group(
-            "round_robin",
-            &["{ addr: \"127.0.0.1:9001\", backup: true }"],
-        );
-        assert_error(
-            &text,
-            "upstreams.app.servers",
-            5,
-            "at least one server that is not a backup",
-        );
+        let text = group("round_robin", &["{ addr: \"127.0.0.1:9001\", backup: true }"]);
+        assert_error(&text, "upstreams.app.servers", 5, "at least one server that is not a backup");
     }
 
     #[test]
     fn duplicate_server_addresses_are_allowed_as_in_nginx() {
-        let c = config(&group(
-            "round_robin",
-            &[
-                "{ addr: \"127.0.0.1:9001\" }",
-                "{ addr: \"127.0.0.1:9001\" }",
-            ],
-        ));
+        let c = config(&group("round_robin", &["{ addr: \"127.0.0.1:9001\" }", "{ addr: \"127.0.0.1:9001\" }"]));
         assert_eq!(c.upstreams[0].servers.len(), 2);
     }
 
     #[test]
     fn missing_addr_is_rejected() {
-        assert_error(
-            &group("round_robin", &["{ weight: 2 }"]),
-            "upstreams.app.servers[0].addr",
-            6,
-            "is required",
-        );
+        assert_error(&group("round_robin", &["{ weight: 2 }"]), "upstreams.app.servers[0].addr", 6, "is required");
     }
 
     #[test]
     fn hostname_becomes_one_server_per_address_with_the_written_name() {
-        let c = config(&group(
-            "round_robin",
-            &["{ addr: \"localhost:8000\", weight: 3 }"],
-        ));
+        let c = config(&group("round_robin", &["{ addr: \"localhost:8000\", weight: 3 }"]));
         let servers = &c.upstreams[0].servers;
         assert!(!servers.is_empty());
-        assert!(servers
-            .iter()
-            .all(|s| s.name == "localhost:8000" && s.weight == 3 && s.addr.port() == 8000));
+        assert!(servers.iter().all(|s| s.name == "localhost:8000" && s.weight == 3 && s.addr.port() == 8000));
     }
 
     #[test]
     fn unresolvable_hostname_is_an_error_naming_the_path() {
-        let text = group(
-            "round_robin",
-            &[
-                "{ addr: \"127.0.0.1:1\" }",
-                "{ addr: \"no-such-host.invalid:80\" }",
-            ],
-        );
-        assert_error(
-            &text,
-            "upstreams.app.servers[1].addr",
-            7,
-            "cannot resolve `no-such-host.invalid`",
-        );
+        let text = group("round_robin", &["{ addr: \"127.0.0.1:1\" }", "{ addr: \"no-such-host.invalid:80\" }"]);
+        assert_error(&text, "upstreams.app.servers[1].addr", 7, "cannot resolve `no-such-host.invalid`");
     }
 
     #[test]
     fn more_than_256_servers_in_a_group_are_rejected() {
-        let servers: Vec<String> = (0..257)
-            .map(|i| format!("{{ addr: \"127.0.0.1:{}\" }}", 10_000 + i))
-            .collect();
+        let servers: Vec<String> = (0..257).map(|i| format!("{{ addr: \"127.0.0.1:{}\" }}", 10_000 + i)).collect();
         let servers: Vec<&str> = servers.iter().map(String::as_str).collect();
-        assert_error(
-            &group("round_robin", &servers),
-            "upstreams.app.servers",
-            5,
-            "at most 256 per group",
-        );
+        assert_error(&group("round_robin", &servers), "upstreams.app.servers", 5, "at most 256 per group");
     }
 
     #[test]
     fn bad_fail_timeout_is_rejected_with_path_and_line() {
-        let text = group(
-            "round_robin",
-            &["{ addr: \"127.0.0.1:9001\", fail_timeout: 10 }"],
-        );
-        assert_error(
-            &text,
-            "upstreams.app.servers[0].fail_timeout",
-            6,
-            "needs a unit, e.g. 10s",
-        );
+        let text = group("round_robin", &["{ addr: \"127.0.0.1:9001\", fail_timeout: 10 }"]);
+        assert_error(&text, "upstreams.app.servers[0].fail_timeout", 6, "needs a unit, e.g. 10s");
     }
 }

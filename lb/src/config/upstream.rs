@@ -16,12 +16,7 @@ const NEXT_UPSTREAM_VALID: &str = "error, timeout, invalid_header, http_500, htt
                                    http_504, http_403, http_404, http_429, non_idempotent, off";
 const HASH_KEY_VALID: &str = "header:NAME, cookie:NAME, arg:NAME, client_ip or uri";
 
-pub(super) fn validate_upstream(
-    name: String,
-    raw: RawUpstream,
-    path: &str,
-    report: &mut Report<'_>,
-) -> Upstream {
+pub(super) fn validate_upstream(name: String, raw: RawUpstream, path: &str, report: &mut Report<'_>) -> Upstream {
     let balance = balance(raw.balance.as_deref(), raw.hash, path, report);
     let connect_timeout = positive_duration(
         report,
@@ -29,29 +24,15 @@ pub(super) fn validate_upstream(
         raw.connect_timeout.as_ref(),
         DEFAULT_PROXY_TIMEOUT,
     );
-    let read_timeout = positive_duration(
-        report,
-        &format!("{path}.read_timeout"),
-        raw.read_timeout.as_ref(),
-        DEFAULT_PROXY_TIMEOUT,
-    );
-    let send_timeout = positive_duration(
-        report,
-        &format!("{path}.send_timeout"),
-        raw.send_timeout.as_ref(),
-        DEFAULT_PROXY_TIMEOUT,
-    );
+    let read_timeout =
+        positive_duration(report, &format!("{path}.read_timeout"), raw.read_timeout.as_ref(), DEFAULT_PROXY_TIMEOUT);
+    let send_timeout =
+        positive_duration(report, &format!("{path}.send_timeout"), raw.send_timeout.as_ref(), DEFAULT_PROXY_TIMEOUT);
     let next_upstream = next_upstream(raw.next_upstream, &format!("{path}.next_upstream"), report);
-    let next_upstream_timeout = duration(
-        report,
-        &format!("{path}.next_upstream_timeout"),
-        raw.next_upstream_timeout.as_ref(),
-        Duration::ZERO,
-    );
+    let next_upstream_timeout =
+        duration(report, &format!("{path}.next_upstream_timeout"), raw.next_upstream_timeout.as_ref(), Duration::ZERO);
     let servers = servers(raw.servers, &balance, &format!("{path}.servers"), report);
-    let health_check = raw
-        .health_check
-        .map(|hc| health_check(hc, &format!("{path}.health_check"), report));
+    let health_check = raw.health_check.map(|hc| health_check(hc, &format!("{path}.health_check"), report));
     Upstream {
         name,
         balance,
@@ -66,12 +47,7 @@ pub(super) fn validate_upstream(
     }
 }
 
-fn balance(
-    text: Option<&str>,
-    hash: Option<RawHash>,
-    path: &str,
-    report: &mut Report<'_>,
-) -> Balance {
+fn balance(text: Option<&str>, hash: Option<RawHash>, path: &str, report: &mut Report<'_>) -> Balance {
     let hash_path = format!("{path}.hash");
     let balance = match text.unwrap_or("round_robin") {
         "round_robin" => Balance::RoundRobin,
@@ -80,31 +56,20 @@ fn balance(
         "hash" => match &hash {
             Some(hash) => hash_balance(hash, &hash_path, report),
             None => {
-                report.error(
-                    &hash_path,
-                    "is required when balance is hash, e.g. hash: { key: client_ip }",
-                );
-                Balance::Hash {
-                    key: HashKey::ClientIp,
-                    consistent: false,
-                }
+                report.error(&hash_path, "is required when balance is hash, e.g. hash: { key: client_ip }");
+                Balance::Hash { key: HashKey::ClientIp, consistent: false }
             }
         },
         other => {
             report.error(
                 &format!("{path}.balance"),
-                format!(
-                    "unknown balance `{other}` (valid: round_robin, least_conn, ip_hash, hash)"
-                ),
+                format!("unknown balance `{other}` (valid: round_robin, least_conn, ip_hash, hash)"),
             );
             Balance::RoundRobin
         }
     };
     if hash.is_some() && !matches!(balance, Balance::Hash { .. }) {
-        report.error(
-            &hash_path,
-            "only applies with balance: hash (nginx's `hash` directive is the balancer)",
-        );
+        report.error(&hash_path, "only applies with balance: hash (nginx's `hash` directive is the balancer)");
     }
     balance
 }
@@ -121,10 +86,7 @@ fn hash_balance(hash: &RawHash, path: &str, report: &mut Report<'_>) -> Balance 
             HashKey::ClientIp
         }),
     };
-    Balance::Hash {
-        key,
-        consistent: hash.consistent.unwrap_or(false),
-    }
+    Balance::Hash { key, consistent: hash.consistent.unwrap_or(false) }
 }
 
 fn parse_hash_key(text: &str) -> Result<HashKey, String> {
@@ -138,10 +100,7 @@ fn parse_hash_key(text: &str) -> Result<HashKey, String> {
     if name.is_empty() {
         return Err(format!("`{text}` needs a name after `{kind}:`"));
     }
-    let token = |s: &str| {
-        s.chars()
-            .all(|c| c.is_ascii_graphic() && !"()<>@,;:\\\"/[]?={}".contains(c))
-    };
+    let token = |s: &str| s.chars().all(|c| c.is_ascii_graphic() && !"()<>@,;:\\\"/[]?={}".contains(c));
     match kind {
         "header" if token(name) => Ok(HashKey::Header(name.to_ascii_lowercase())),
         "header" => Err(format!("`{name}` is not a valid header name")),
@@ -165,15 +124,11 @@ fn next_upstream(list: Option<StringList>, path: &str, report: &mut Report<'_>) 
     for (i, entry) in entries.iter().enumerate() {
         let entry_path = format!("{path}[{i}]");
         match NextUpstream::parse_entry(entry) {
-            Some(0) if entries.len() > 1 => report.error(
-                &entry_path,
-                "`off` must be the only entry: it turns retries off",
-            ),
+            Some(0) if entries.len() > 1 => {
+                report.error(&entry_path, "`off` must be the only entry: it turns retries off")
+            }
             Some(bit) => bits |= bit,
-            None => report.error(
-                &entry_path,
-                format!("unknown condition `{entry}` (valid: {NEXT_UPSTREAM_VALID})"),
-            ),
+            None => report.error(&entry_path, format!("unknown condition `{entry}` (valid: {NEXT_UPSTREAM_VALID})")),
         }
     }
     NextUpstream(bits)
@@ -207,68 +162,34 @@ mod tests {
 
     #[test]
     fn every_balance_method_is_understood() {
-        assert_eq!(
-            config(&group("    balance: least_conn\n")).upstreams[0].balance,
-            Balance::LeastConn
-        );
-        assert_eq!(
-            config(&group("    balance: ip_hash\n")).upstreams[0].balance,
-            Balance::IpHash
-        );
-        let c = config(&group(
-            "    balance: hash\n    hash: { key: \"header:X-User-Email\", consistent: true }\n",
-        ));
-        let expected = Balance::Hash {
-            key: HashKey::Header("x-user-email".into()),
-            consistent: true,
-        };
+        assert_eq!(config(&group("    balance: least_conn\n")).upstreams[0].balance, Balance::LeastConn);
+        assert_eq!(config(&group("    balance: ip_hash\n")).upstreams[0].balance, Balance::IpHash);
+        let c = config(&group("    balance: hash\n    hash: { key: \"header:X-User-Email\", consistent: true }\n"));
+        let expected = Balance::Hash { key: HashKey::Header("x-user-email".into()), consistent: true };
         assert_eq!(c.upstreams[0].balance, expected);
     }
 
     #[test]
     fn unknown_balance_is_rejected_listing_the_valid_ones() {
         let text = group("    balance: random\n");
-        assert_error(
-            &text,
-            "upstreams.app.balance",
-            4,
-            "valid: round_robin, least_conn, ip_hash, hash",
-        );
+        assert_error(&text, "upstreams.app.balance", 4, "valid: round_robin, least_conn, ip_hash, hash");
     }
 
     #[test]
     fn balance_hash_without_hash_mapping_is_rejected() {
-        assert_error(
-            &group("    balance: hash\n"),
-            "upstreams.app.hash",
-            3,
-            "is required when balance is hash",
-        );
+        assert_error(&group("    balance: hash\n"), "upstreams.app.hash", 3, "is required when balance is hash");
     }
 
     #[test]
     fn hash_mapping_without_balance_hash_is_rejected() {
         let text = group("    balance: least_conn\n    hash: { key: uri }\n");
-        assert_error(
-            &text,
-            "upstreams.app.hash",
-            5,
-            "only applies with balance: hash",
-        );
-        assert_error(
-            &group("    hash: { key: uri }\n"),
-            "upstreams.app.hash",
-            4,
-            "only applies with balance: hash",
-        );
+        assert_error(&text, "upstreams.app.hash", 5, "only applies with balance: hash");
+        assert_error(&group("    hash: { key: uri }\n"), "upstreams.app.hash", 4, "only applies with balance: hash");
     }
 
     #[test]
     fn hash_keys_of_every_kind_parse() {
-        assert_eq!(
-            parse_hash_key("cookie:sid"),
-            Ok(HashKey::Cookie("sid".into()))
-        );
+        assert_eq!(parse_hash_key("cookie:sid"), Ok(HashKey::Cookie("sid".into())));
         assert_eq!(parse_hash_key("arg:user"), Ok(HashKey::Arg("user".into())));
         assert_eq!(parse_hash_key("client_ip"), Ok(HashKey::ClientIp));
         assert_eq!(parse_hash_key("uri"), Ok(HashKey::Uri));
@@ -279,24 +200,13 @@ mod tests {
     #[test]
     fn hash_consistent_defaults_to_false() {
         let c = config(&group("    balance: hash\n    hash: { key: client_ip }\n"));
-        assert_eq!(
-            c.upstreams[0].balance,
-            Balance::Hash {
-                key: HashKey::ClientIp,
-                consistent: false
-            }
-        );
+        assert_eq!(c.upstreams[0].balance, Balance::Hash { key: HashKey::ClientIp, consistent: false });
     }
 
     #[test]
     fn unknown_hash_key_is_rejected_with_path_and_line() {
         let text = group("    balance: hash\n    hash:\n      key: $remote_addr\n");
-        assert_error(
-            &text,
-            "upstreams.app.hash.key",
-            6,
-            "valid: header:NAME, cookie:NAME",
-        );
+        assert_error(&text, "upstreams.app.hash.key", 6, "valid: header:NAME, cookie:NAME");
     }
 
     #[test]
@@ -307,31 +217,14 @@ mod tests {
 
     #[test]
     fn timeouts_must_be_greater_than_zero() {
-        assert_error(
-            &group("    connect_timeout: 0s\n"),
-            "upstreams.app.connect_timeout",
-            4,
-            "greater than 0",
-        );
-        assert_error(
-            &group("    read_timeout: 0ms\n"),
-            "upstreams.app.read_timeout",
-            4,
-            "greater than 0",
-        );
-        assert_error(
-            &group("    send_timeout: 0s\n"),
-            "upstreams.app.send_timeout",
-            4,
-            "greater than 0",
-        );
+        assert_error(&group("    connect_timeout: 0s\n"), "upstreams.app.connect_timeout", 4, "greater than 0");
+        assert_error(&group("    read_timeout: 0ms\n"), "upstreams.app.read_timeout", 4, "greater than 0");
+        assert_error(&group("    send_timeout: 0s\n"), "upstreams.app.send_timeout", 4, "greater than 0");
     }
 
     #[test]
     fn timeouts_take_units() {
-        let c = config(&group(
-            "    connect_timeout: 500ms\n    read_timeout: 1m30s\n    next_upstream_timeout: 2s\n",
-        ));
+        let c = config(&group("    connect_timeout: 500ms\n    read_timeout: 1m30s\n    next_upstream_timeout: 2s\n"));
         assert_eq!(c.upstreams[0].connect_timeout, Duration::from_millis(500));
         assert_eq!(c.upstreams[0].read_timeout, Duration::from_secs(90));
         assert_eq!(c.upstreams[0].next_upstream_timeout, Duration::from_secs(2));
@@ -339,57 +232,32 @@ mod tests {
 
     #[test]
     fn timeout_without_unit_is_rejected_with_path_and_line() {
-        assert_error(
-            &group("    read_timeout: 30\n"),
-            "upstreams.app.read_timeout",
-            4,
-            "needs a unit, e.g. 30s",
-        );
+        assert_error(&group("    read_timeout: 30\n"), "upstreams.app.read_timeout", 4, "needs a unit, e.g. 30s");
     }
 
     #[test]
     fn next_upstream_entries_become_bits() {
-        let c = config(&group(
-            "    next_upstream: [error, http_502, non_idempotent]\n    next_upstream_tries: 3\n",
-        ));
+        let c = config(&group("    next_upstream: [error, http_502, non_idempotent]\n    next_upstream_tries: 3\n"));
         let bits = NextUpstream::ERROR | NextUpstream::HTTP_502 | NextUpstream::NON_IDEMPOTENT;
         assert_eq!(c.upstreams[0].next_upstream, NextUpstream(bits));
         assert_eq!(c.upstreams[0].next_upstream_tries, 3);
-        assert_eq!(
-            config(&group("    next_upstream: off\n")).upstreams[0].next_upstream,
-            NextUpstream(0)
-        );
+        assert_eq!(config(&group("    next_upstream: off\n")).upstreams[0].next_upstream, NextUpstream(0));
     }
 
     #[test]
     fn off_with_other_next_upstream_entries_is_rejected() {
         let text = group("    next_upstream: [error, off]\n");
-        assert_error(
-            &text,
-            "upstreams.app.next_upstream[1]",
-            4,
-            "`off` must be the only entry",
-        );
+        assert_error(&text, "upstreams.app.next_upstream[1]", 4, "`off` must be the only entry");
     }
 
     #[test]
     fn unknown_next_upstream_entry_is_rejected_listing_the_valid_ones() {
         let text = group("    next_upstream:\n      - error\n      - http_501\n");
-        assert_error(
-            &text,
-            "upstreams.app.next_upstream[1]",
-            6,
-            "unknown condition `http_501` (valid: error, timeout",
-        );
+        assert_error(&text, "upstreams.app.next_upstream[1]", 6, "unknown condition `http_501` (valid: error, timeout");
     }
 
     #[test]
     fn empty_next_upstream_list_is_rejected() {
-        assert_error(
-            &group("    next_upstream: []\n"),
-            "upstreams.app.next_upstream",
-            4,
-            "at least one condition",
-        );
+        assert_error(&group("    next_upstream: []\n"), "upstreams.app.next_upstream", 4, "at least one condition");
     }
 }

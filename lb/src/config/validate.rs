@@ -22,10 +22,7 @@ const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 pub(crate) fn validate(raw: RawConfig, report: &mut Report<'_>) -> Config {
     let listen = match raw.listen {
         None => {
-            report.error(
-                "listen",
-                "is required: one or more ip:port addresses, e.g. 0.0.0.0:8080",
-            );
+            report.error("listen", "is required: one or more ip:port addresses, e.g. 0.0.0.0:8080");
             Vec::new()
         }
         Some(list) if list.0.is_empty() => {
@@ -37,9 +34,7 @@ pub(crate) fn validate(raw: RawConfig, report: &mut Report<'_>) -> Config {
             for (i, text) in list.0.iter().enumerate() {
                 let path = format!("listen[{i}]");
                 match parse_listen(text) {
-                    Ok(addr) if addrs.contains(&addr) => {
-                        report.error(&path, format!("{addr} is listed twice"))
-                    }
+                    Ok(addr) if addrs.contains(&addr) => report.error(&path, format!("{addr} is listed twice")),
                     Ok(addr) => addrs.push(addr),
                     Err(message) => report.error(&path, message),
                 }
@@ -54,12 +49,7 @@ pub(crate) fn validate(raw: RawConfig, report: &mut Report<'_>) -> Config {
     }
     let threads = usize::try_from(threads.clamp(1, MAX_THREADS)).unwrap_or(1);
 
-    let shutdown_grace = duration(
-        report,
-        "shutdown_grace",
-        raw.shutdown_grace.as_ref(),
-        DEFAULT_SHUTDOWN_GRACE,
-    );
+    let shutdown_grace = duration(report, "shutdown_grace", raw.shutdown_grace.as_ref(), DEFAULT_SHUTDOWN_GRACE);
 
     let groups = raw.upstreams.map(|m| m.0).unwrap_or_default();
     if groups.is_empty() {
@@ -73,21 +63,14 @@ pub(crate) fn validate(raw: RawConfig, report: &mut Report<'_>) -> Config {
     for (name, group) in groups {
         let path = format!("upstreams.{name}");
         if !is_group_name(&name) {
-            report.error(
-                &path,
-                "an upstream name may only use letters, digits, `_`, `.` and `-`",
-            );
+            report.error(&path, "an upstream name may only use letters, digits, `_`, `.` and `-`");
         }
         upstreams.push(validate_upstream(name, group, &path, report));
     }
 
     let routes = match raw.routes {
         Some(routes) => validate_routes(routes, &names, report),
-        None if names.len() == 1 => vec![Route {
-            host: HostMatch::Any,
-            path_prefix: "/".to_string(),
-            upstream: 0,
-        }],
+        None if names.len() == 1 => vec![Route { host: HostMatch::Any, path_prefix: "/".to_string(), upstream: 0 }],
         None if names.is_empty() => Vec::new(),
         None => {
             report.error(
@@ -98,21 +81,12 @@ pub(crate) fn validate(raw: RawConfig, report: &mut Report<'_>) -> Config {
         }
     };
 
-    Config {
-        listen,
-        threads,
-        shutdown_grace,
-        upstreams,
-        routes,
-    }
+    Config { listen, threads, shutdown_grace, upstreams, routes }
 }
 
 fn validate_routes(routes: Vec<RawRoute>, names: &[String], report: &mut Report<'_>) -> Vec<Route> {
     if routes.is_empty() {
-        report.error(
-            "routes",
-            "needs at least one route (or leave routes out when there is one upstream group)",
-        );
+        report.error("routes", "needs at least one route (or leave routes out when there is one upstream group)");
     }
     let mut out = Vec::new();
     for (i, route) in routes.into_iter().enumerate() {
@@ -130,10 +104,7 @@ fn validate_routes(routes: Vec<RawRoute>, names: &[String], report: &mut Report<
         }
         let upstream = match route.upstream {
             None => {
-                report.error(
-                    &format!("{path}.upstream"),
-                    "is required: the name of an upstream group",
-                );
+                report.error(&format!("{path}.upstream"), "is required: the name of an upstream group");
                 0
             }
             Some(name) => match names.iter().position(|n| *n == name) {
@@ -148,11 +119,7 @@ fn validate_routes(routes: Vec<RawRoute>, names: &[String], report: &mut Report<
                 }
             },
         };
-        out.push(Route {
-            host,
-            path_prefix,
-            upstream,
-        });
+        out.push(Route { host, path_prefix, upstream });
     }
     out
 }
@@ -168,41 +135,23 @@ fn parse_host(text: &str) -> Result<HostMatch, String> {
         None => (false, lower.as_str()),
     };
     if name.contains('*') {
-        return Err(format!(
-            "`{text}`: `*` is only allowed alone or as a leading `*.`, e.g. *.example.com"
-        ));
+        return Err(format!("`{text}`: `*` is only allowed alone or as a leading `*.`, e.g. *.example.com"));
     }
     if name.contains(':') {
-        return Err(format!(
-            "`{text}`: write the host without a port (the port is ignored when matching)"
-        ));
+        return Err(format!("`{text}`: write the host without a port (the port is ignored when matching)"));
     }
     if !is_hostname(name) {
-        return Err(format!(
-            "`{text}` is not a host name; use *, example.com or *.example.com"
-        ));
+        return Err(format!("`{text}` is not a host name; use *, example.com or *.example.com"));
     }
-    Ok(if suffix {
-        HostMatch::Suffix(format!(".{name}"))
-    } else {
-        HostMatch::Exact(name.to_string())
-    })
+    Ok(if suffix { HostMatch::Suffix(format!(".{name}")) } else { HostMatch::Exact(name.to_string()) })
 }
 
 fn is_group_name(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+    !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
 }
 
 /// A duration key: its default when absent, the parse error reported otherwise.
-pub(super) fn duration(
-    report: &mut Report<'_>,
-    path: &str,
-    value: Option<&Scalar>,
-    default: Duration,
-) -> Duration {
+pub(super) fn duration(report: &mut Report<'_>, path: &str, value: Option<&Scalar>, default: Duration) -> Duration {
     match value {
         None => default,
         Some(scalar) => parse_duration(&scalar.text).unwrap_or_else(|message| {
@@ -261,10 +210,7 @@ mod tests {
         let c = config(&format!("listen: 0.0.0.0:8080\n{UPSTREAM}"));
         assert_eq!(c.threads, 1);
         assert_eq!(c.shutdown_grace, Duration::from_secs(5));
-        assert_eq!(
-            c.listen,
-            vec!["0.0.0.0:8080".parse().unwrap_or_else(|_| unreachable!())]
-        );
+        assert_eq!(c.listen, vec!["0.0.0.0:8080".parse().unwrap_or_else(|_| unreachable!())]);
     }
 
     #[test]
@@ -284,12 +230,7 @@ mod tests {
     #[test]
     fn upstreams_are_required() {
         assert_error("listen: 0.0.0.0:8080\n", "upstreams", 1, "is required");
-        assert_error(
-            "listen: 0.0.0.0:8080\nupstreams: {}\n",
-            "upstreams",
-            2,
-            "is required",
-        );
+        assert_error("listen: 0.0.0.0:8080\nupstreams: {}\n", "upstreams", 2, "is required");
     }
 
     #[test]
@@ -301,14 +242,7 @@ mod tests {
     #[test]
     fn single_upstream_gets_a_default_catch_all_route() {
         let c = config(&format!("listen: 0.0.0.0:8080\n{UPSTREAM}"));
-        assert_eq!(
-            c.routes,
-            vec![Route {
-                host: HostMatch::Any,
-                path_prefix: "/".into(),
-                upstream: 0
-            }]
-        );
+        assert_eq!(c.routes, vec![Route { host: HostMatch::Any, path_prefix: "/".into(), upstream: 0 }]);
     }
 
     const TWO: &str = "listen: 0.0.0.0:8080
@@ -321,12 +255,7 @@ upstreams:
 
     #[test]
     fn routes_are_required_with_several_upstreams() {
-        assert_error(
-            TWO,
-            "routes",
-            1,
-            "is required when there is more than one upstream group",
-        );
+        assert_error(TWO, "routes", 1, "is required when there is more than one upstream group");
     }
 
     #[test]
@@ -347,12 +276,7 @@ upstreams:
     #[test]
     fn route_naming_an_unknown_upstream_is_rejected_listing_the_defined_ones() {
         let text = format!("{TWO}routes:\n  - {{ upstream: app }}\n  - {{ upstream: nope }}\n");
-        assert_error(
-            &text,
-            "routes[1].upstream",
-            9,
-            "no upstream group named `nope` (defined: app, api)",
-        );
+        assert_error(&text, "routes[1].upstream", 9, "no upstream group named `nope` (defined: app, api)");
     }
 
     #[test]
@@ -364,12 +288,7 @@ upstreams:
     #[test]
     fn route_host_with_a_star_inside_is_rejected() {
         let text = format!("{TWO}routes:\n  - {{ host: \"a.*.com\", upstream: app }}\n");
-        assert_error(
-            &text,
-            "routes[0].host",
-            8,
-            "only allowed alone or as a leading",
-        );
+        assert_error(&text, "routes[0].host", 8, "only allowed alone or as a leading");
     }
 
     #[test]

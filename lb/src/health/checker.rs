@@ -78,7 +78,9 @@ fn apply(up: &UpstreamRuntime, counter: &mut Counter, index: usize, result: Resu
         if let Some(state) = counter.record(peer.active, result.is_ok(), rise, fall) {
             peer.active = state;
             match (&result, state) {
-                (Err(why), ActiveState::Down) => warn!("upstream {group} server {name}: health check failed ({why}), server is down"),
+                (Err(why), ActiveState::Down) => {
+                    warn!("upstream {group} server {name}: health check failed ({why}), server is down")
+                }
                 (_, ActiveState::Up) => info!("upstream {group} server {name}: health check passed, server is up"),
                 _ => {}
             }

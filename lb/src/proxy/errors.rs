@@ -13,8 +13,9 @@ pub fn classify(etype: &ErrorType) -> Option<Failure> {
         ConnectTimedout | ReadTimedout | WriteTimedout | TLSHandshakeTimedout => Failure::Timeout,
         InvalidHTTPHeader | H1Error | InvalidH2 => Failure::InvalidHeader,
         ConnectRefused | ConnectNoRoute | ConnectError | BindError | SocketError | ConnectProxyFailure
-        | TLSHandshakeFailure | HandshakeError | InvalidCert | ReadError | WriteError | ConnectionClosed
-        | H2Error => Failure::Error,
+        | TLSHandshakeFailure | HandshakeError | InvalidCert | ReadError | WriteError | ConnectionClosed | H2Error => {
+            Failure::Error
+        }
         _ => return None,
     })
 }

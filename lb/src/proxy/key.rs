@@ -44,9 +44,9 @@ pub fn request_key<'a>(balance: &Balance, session: &'a Session) -> Key<'a> {
                 Some(ip) => ip_text(ip),
                 None => Key::Borrowed(b""),
             },
-            HashKey::Uri => Key::Borrowed(
-                session.req_header().uri.path_and_query().map(|p| p.as_str().as_bytes()).unwrap_or(b"/"),
-            ),
+            HashKey::Uri => {
+                Key::Borrowed(session.req_header().uri.path_and_query().map(|p| p.as_str().as_bytes()).unwrap_or(b"/"))
+            }
         },
     }
 }

@@ -59,7 +59,10 @@ impl RequestCtx {
         };
         if up.group.finish(attempt, id, outcome) {
             let s = &up.config.servers[up.server_index(id)];
-            warn!("upstream {} server {}: temporarily disabled after {} failure(s)", up.config.name, s.name, s.max_fails);
+            warn!(
+                "upstream {} server {}: temporarily disabled after {} failure(s)",
+                up.config.name, s.name, s.max_fails
+            );
         }
     }
 

@@ -42,9 +42,7 @@ fn host_matches(m: &HostMatch, host: &[u8]) -> bool {
     match m {
         HostMatch::Any => true,
         HostMatch::Exact(h) => host.eq_ignore_ascii_case(h.as_bytes()),
-        HostMatch::Suffix(s) => {
-            host.len() > s.len() && host[host.len() - s.len()..].eq_ignore_ascii_case(s.as_bytes())
-        }
+        HostMatch::Suffix(s) => host.len() > s.len() && host[host.len() - s.len()..].eq_ignore_ascii_case(s.as_bytes()),
     }
 }
 

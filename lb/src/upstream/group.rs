@@ -123,20 +123,24 @@ impl Group {
     /// bytes for ip_hash, the key value for hash; ignored otherwise.
     pub fn pick(&mut self, a: &mut Attempt, key: &[u8], now: Millis) -> Option<PeerId> {
         let rec = self.recovery;
-        let hashing = a.tier == Tier::Primary
-            && self.primary.len() >= 2
-            && a.cursor.tries <= 20
-            && !key.is_empty();
+        let hashing = a.tier == Tier::Primary && self.primary.len() >= 2 && a.cursor.tries <= 20 && !key.is_empty();
         if hashing {
             let found = match &self.method {
-                Method::IpHash => balance::ip_hash(
-                    &mut self.primary, &mut a.tried, &mut a.cursor, key, self.total_weight, now, rec,
-                ),
-                Method::Hash => balance::key_hash(
-                    &mut self.primary, &mut a.tried, &mut a.cursor, key, self.total_weight, now, rec,
-                ),
+                Method::IpHash => {
+                    balance::ip_hash(&mut self.primary, &mut a.tried, &mut a.cursor, key, self.total_weight, now, rec)
+                }
+                Method::Hash => {
+                    balance::key_hash(&mut self.primary, &mut a.tried, &mut a.cursor, key, self.total_weight, now, rec)
+                }
                 Method::ConsistentHash(ring) => balance::consistent_hash(
-                    &mut self.primary, &self.name_ids, ring, &mut a.tried, &mut a.cursor, key, now, rec,
+                    &mut self.primary,
+                    &self.name_ids,
+                    ring,
+                    &mut a.tried,
+                    &mut a.cursor,
+                    key,
+                    now,
+                    rec,
                 ),
                 Method::RoundRobin | Method::LeastConn => None,
             };

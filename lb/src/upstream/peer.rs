@@ -109,10 +109,7 @@ impl Peer {
     /// The test every balancer applies before considering a server (not
     /// counting the per-request "already tried" test).
     pub fn is_usable(&self, now: Millis, recovery: Recovery) -> bool {
-        !self.params.down
-            && self.active == ActiveState::Up
-            && !self.is_quarantined(now, recovery)
-            && !self.is_full()
+        !self.params.down && self.active == ActiveState::Up && !self.is_quarantined(now, recovery) && !self.is_full()
     }
 
     /// One smooth-WRR step for a candidate: add its effective weight and let a
@@ -181,10 +178,7 @@ mod tests {
     use super::*;
 
     fn peer(weight: i64, max_fails: u32, fail_timeout: Millis) -> Peer {
-        Peer::new(
-            PeerParams { weight, max_fails, fail_timeout, down: false, max_conns: 0 },
-            ActiveState::Up,
-        )
+        Peer::new(PeerParams { weight, max_fails, fail_timeout, down: false, max_conns: 0 }, ActiveState::Up)
     }
 
     const PROBE: Recovery = Recovery::ByClientProbe;
