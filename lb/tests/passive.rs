@@ -92,3 +92,26 @@ fn a_timeout_counts_as_a_failure_and_the_client_gets_504_when_nothing_is_left() 
     assert_eq!((a.hits(), b.hits()), (1, 1), "the GET was tried on both");
     assert_eq!(proxy.get("/").status, 502, "both out: no live upstreams");
 }
+
+#[test]
+fn a_client_that_hangs_up_is_not_charged_to_the_upstream() {
+    // nginx: a client closing early is a 499, and the server is not failed.
+    let (a, b) =
+        (Upstream::start("a", Behavior::Slow(Duration::from_millis(800))), Upstream::start("b", Behavior::Name));
+    let proxy = Proxy::start(&format!(
+        "upstreams:\n  app:\n    servers:\n{}{}",
+        server(&a, "max_fails: 1, fail_timeout: 30s"),
+        server(&b, "max_fails: 1, fail_timeout: 30s")
+    ));
+    {
+        use std::io::Write;
+        let mut conn = std::net::TcpStream::connect(proxy.addr).expect("connect");
+        conn.write_all(b"GET / HTTP/1.1\r\nHost: test.local\r\n\r\n").expect("send");
+        sleep(Duration::from_millis(200));
+    } // hang up while a is still working
+    sleep(Duration::from_millis(900));
+    assert_eq!(a.hits(), 1);
+    a.set(Behavior::Name);
+    let seq = sequence(&proxy, 4);
+    assert_eq!(seq.iter().filter(|u| *u == "a").count(), 2, "a still in rotation: {seq:?}");
+}

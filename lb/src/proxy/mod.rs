@@ -19,7 +19,7 @@ use log::{debug, warn};
 use pingora::prelude::*;
 use pingora::proxy::{FailToProxy, ProxyHttp, Session};
 use pingora::upstreams::peer::HttpPeer;
-use pingora::ErrorType;
+use pingora::{ErrorSource, ErrorType};
 
 use crate::runtime::{Runtime, UpstreamRuntime};
 use crate::upstream::{Attempt, Outcome, PeerId};
@@ -165,8 +165,9 @@ impl ProxyHttp for TandemProxy {
             e.set_retry(true);
             return e;
         }
-        if ctx.header_received {
-            // nginx: errors after the response header never count, never retry.
+        if ctx.header_received || *e.esource() == ErrorSource::Downstream {
+            // nginx: errors after the response header never count, never
+            // retry; nor does a client that went away (499).
             ctx.finish(Outcome::Passed);
             e.set_retry(false);
             return e;
