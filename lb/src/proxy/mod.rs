@@ -218,7 +218,8 @@ impl ProxyHttp for TandemProxy {
     async fn fail_to_proxy(&self, session: &mut Session, e: &Error, ctx: &mut RequestCtx) -> FailToProxy {
         // Whatever happened, the try in progress is over.
         if ctx.current.is_some() {
-            ctx.finish(if ctx.header_received { Outcome::Passed } else { Outcome::Failed });
+            let not_upstreams_fault = ctx.header_received || *e.esource() == ErrorSource::Downstream;
+            ctx.finish(if not_upstreams_fault { Outcome::Passed } else { Outcome::Failed });
         }
         let code = error_status(e);
         if code > 0 {
