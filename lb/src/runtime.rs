@@ -30,10 +30,11 @@ pub struct Runtime {
 pub struct UpstreamRuntime {
     pub config: Upstream,
     pub group: SharedGroup,
-    /// Pingora peers, by tier, in the group's order.
-    primary_peers: Vec<HttpPeer>,
-    backup_peers: Vec<HttpPeer>,
-    /// Index into `config.servers`, by tier.
+    /// Prebuilt Pingora peers, in `config.servers` order.
+    http_peers: Vec<HttpPeer>,
+    /// The group id of each server, in `config.servers` order.
+    ids: Vec<PeerId>,
+    /// Index into `config.servers`, by tier (the inverse of `ids`).
     primary_servers: Vec<usize>,
     backup_servers: Vec<usize>,
 }
@@ -93,8 +94,8 @@ impl UpstreamRuntime {
         let mut rt = UpstreamRuntime {
             config: config.clone(),
             group: SharedGroup::new(group, clock),
-            primary_peers: vec![],
-            backup_peers: vec![],
+            http_peers: vec![],
+            ids: vec![],
             primary_servers: vec![],
             backup_servers: vec![],
         };
@@ -104,23 +105,22 @@ impl UpstreamRuntime {
             peer.options.read_timeout = Some(config.read_timeout);
             peer.options.write_timeout = Some(config.send_timeout);
             peer.options.idle_timeout = Some(UPSTREAM_IDLE_TIMEOUT);
-            if s.backup {
-                rt.backup_peers.push(peer);
-                rt.backup_servers.push(i);
+            rt.http_peers.push(peer);
+            // Group::new numbers each tier's servers in config order too.
+            let (tier, list) = if s.backup {
+                (Tier::Backup, &mut rt.backup_servers)
             } else {
-                rt.primary_peers.push(peer);
-                rt.primary_servers.push(i);
-            }
+                (Tier::Primary, &mut rt.primary_servers)
+            };
+            rt.ids.push(PeerId { tier, index: list.len() as u16 });
+            list.push(i);
         }
         rt
     }
 
     /// The prebuilt Pingora peer for a server.
     pub fn http_peer(&self, id: PeerId) -> &HttpPeer {
-        match id.tier {
-            Tier::Primary => &self.primary_peers[id.index as usize],
-            Tier::Backup => &self.backup_peers[id.index as usize],
-        }
+        &self.http_peers[self.server_index(id)]
     }
 
     /// Index into `config.servers` of a server.
@@ -131,13 +131,21 @@ impl UpstreamRuntime {
         }
     }
 
+    /// The group id of `config.servers[index]`.
+    pub fn peer_id(&self, index: usize) -> PeerId {
+        self.ids[index]
+    }
+
     /// Every server's state, in config order. Holds the lock only to copy.
     pub fn snapshot(&self) -> Vec<ServerSnapshot> {
-        let mut out: Vec<ServerSnapshot> = self.group.with(|g, now| {
+        self.group.with(|g, now| {
             let rec = g.recovery();
-            g.peers()
-                .map(|(id, p)| {
-                    let s = &self.config.servers[self.server_index(id)];
+            self.config
+                .servers
+                .iter()
+                .zip(&self.ids)
+                .map(|(s, &id)| {
+                    let p = g.peer(id);
                     ServerSnapshot {
                         name: s.name.clone(),
                         addr: s.addr,
@@ -147,21 +155,40 @@ impl UpstreamRuntime {
                     }
                 })
                 .collect()
-        });
-        let order: Vec<usize> = self.primary_servers.iter().chain(&self.backup_servers).copied().collect();
-        let mut indexed: Vec<(usize, ServerSnapshot)> = order.into_iter().zip(out.drain(..)).collect();
-        indexed.sort_by_key(|(i, _)| *i);
-        indexed.into_iter().map(|(_, s)| s).collect()
+        })
     }
 }
 
-impl UpstreamRuntime {
-    /// The group id of `config.servers[index]`.
-    pub fn peer_id(&self, index: usize) -> PeerId {
-        let find = |list: &[usize]| list.iter().position(|&i| i == index).map(|p| p as u16);
-        match find(&self.primary_servers) {
-            Some(i) => PeerId { tier: Tier::Primary, index: i },
-            None => PeerId { tier: Tier::Backup, index: find(&self.backup_servers).unwrap_or(0) },
-        }
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::upstream::Outcome;
+
+    fn runtime(yaml: &str) -> Runtime {
+        let config = crate::config::parse_str(yaml, "test.yaml").expect("valid config");
+        Runtime::build(&config)
+    }
+
+    #[test]
+    fn a_snapshot_lists_servers_in_config_order_across_tiers_with_their_state() {
+        let rt = runtime(
+            "listen: [\"127.0.0.1:1\"]\nupstreams:\n  app:\n    servers:\n\
+             \x20     - { addr: \"127.0.0.1:11\" }\n\
+             \x20     - { addr: \"127.0.0.1:12\", backup: true }\n\
+             \x20     - { addr: \"127.0.0.1:13\" }\n",
+        );
+        let up = &rt.upstreams[0];
+        let mut attempt = up.group.start(0);
+        let id = up.group.pick(&mut attempt, b"").expect("live");
+        up.group.finish(&mut attempt, id, Outcome::Failed);
+        let snap = up.snapshot();
+        let names: Vec<&str> = snap.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["127.0.0.1:11", "127.0.0.1:12", "127.0.0.1:13"]);
+        assert_eq!(snap.iter().map(|s| s.backup).collect::<Vec<_>>(), [false, true, false]);
+        let failed = up.server_index(id);
+        assert_eq!(snap[failed].peer.fails, 1);
+        assert!(!snap[failed].usable, "quarantined after max_fails=1");
+        assert_eq!(up.peer_id(failed), id);
+        assert_eq!(up.http_peer(id)._address.to_string(), snap[failed].addr.to_string());
     }
 }

@@ -173,19 +173,15 @@ impl ProxyHttp for TandemProxy {
             return e;
         }
         let failure = classify(e.etype()).unwrap_or(Failure::Error);
-        let retry = ctx.situation(session, true).is_some_and(|mut s| {
-            // nginx: an error on a reused keep-alive connection earns one extra try.
-            if client_reused && failure == Failure::Error {
-                s.tries_left += 1;
-            }
-            retry_after_failure(failure, &s)
-        });
-        ctx.finish(Outcome::Failed);
-        if retry && client_reused && failure == Failure::Error {
+        if client_reused && failure == Failure::Error {
+            // nginx: an error on a reused keep-alive connection earns the
+            // request one extra try (still charged to the server below).
             if let Some(a) = &mut ctx.attempt {
                 a.tries_left += 1;
             }
         }
+        let retry = ctx.situation(session, true).is_some_and(|s| retry_after_failure(failure, &s));
+        ctx.finish(Outcome::Failed);
         e.set_retry(retry);
         e
     }

@@ -73,3 +73,18 @@ pub struct Attempt {
     /// When the first attempt started, for `next_upstream_timeout`.
     pub started_at: Millis,
 }
+
+impl Attempt {
+    /// A request's first state: nothing tried, `max_tries` (the group's count)
+    /// capped by `next_upstream_tries` (0 = no cap).
+    pub fn new(max_tries: u32, next_upstream_tries: u32, now: Millis) -> Attempt {
+        let tries_left = if next_upstream_tries > 0 { max_tries.min(next_upstream_tries) } else { max_tries };
+        Attempt {
+            tier: Tier::Primary,
+            tried: Tried::default(),
+            tries_left,
+            cursor: HashCursor::default(),
+            started_at: now,
+        }
+    }
+}

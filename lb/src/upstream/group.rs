@@ -4,7 +4,7 @@
 //!
 //! Pure: no locks, no clock, no I/O. [`super::SharedGroup`] wraps it.
 
-use super::attempt::{Attempt, HashCursor, Outcome, PeerId, Tier, Tried};
+use super::attempt::{Attempt, Outcome, PeerId, Tier};
 use super::balance;
 use super::ketama::Ring;
 use super::peer::{ActiveState, Millis, Peer, PeerParams, Recovery};
@@ -105,17 +105,13 @@ impl Group {
     /// Begin a request: nothing tried, tries capped by `next_upstream_tries`
     /// (0 = no cap).
     pub fn start(&self, next_upstream_tries: u32, now: Millis) -> Attempt {
-        let mut tries = self.tries;
-        if next_upstream_tries > 0 && tries > next_upstream_tries {
-            tries = next_upstream_tries;
-        }
-        Attempt {
-            tier: Tier::Primary,
-            tried: Tried::default(),
-            tries_left: tries,
-            cursor: HashCursor::default(),
-            started_at: now,
-        }
+        Attempt::new(self.tries, next_upstream_tries, now)
+    }
+
+    /// Non-down primaries plus non-down backups: the most tries a request
+    /// gets. Fixed when the group is built.
+    pub fn max_tries(&self) -> u32 {
+        self.tries
     }
 
     /// Choose the server for the next try of this request, or `None`
@@ -227,13 +223,6 @@ impl Group {
             Tier::Primary => &mut self.primary[id.index as usize],
             Tier::Backup => &mut self.backup[id.index as usize],
         }
-    }
-
-    /// Every server with its id, primaries first, in config order.
-    pub fn peers(&self) -> impl Iterator<Item = (PeerId, &Peer)> {
-        let p = self.primary.iter().enumerate().map(|(i, p)| (PeerId { tier: Tier::Primary, index: i as u16 }, p));
-        let b = self.backup.iter().enumerate().map(|(i, p)| (PeerId { tier: Tier::Backup, index: i as u16 }, p));
-        p.chain(b)
     }
 
     pub fn is_single(&self) -> bool {

@@ -34,11 +34,14 @@ impl Default for Clock {
 pub struct SharedGroup {
     state: Mutex<Group>,
     clock: Clock,
+    /// The group's fixed try count, kept outside the lock so that starting a
+    /// request takes no lock.
+    max_tries: u32,
 }
 
 impl SharedGroup {
     pub fn new(group: Group, clock: Clock) -> SharedGroup {
-        SharedGroup { state: Mutex::new(group), clock }
+        SharedGroup { max_tries: group.max_tries(), state: Mutex::new(group), clock }
     }
 
     pub fn now(&self) -> Millis {
@@ -46,8 +49,7 @@ impl SharedGroup {
     }
 
     pub fn start(&self, next_upstream_tries: u32) -> Attempt {
-        let now = self.clock.now();
-        self.lock().start(next_upstream_tries, now)
+        Attempt::new(self.max_tries, next_upstream_tries, self.clock.now())
     }
 
     pub fn pick(&self, attempt: &mut Attempt, key: &[u8]) -> Option<PeerId> {
