@@ -28,10 +28,9 @@ fn client_count(u: &Upstream) -> usize {
 #[test]
 fn a_server_failing_its_checks_goes_out_after_fall_and_back_after_rise() {
     let (a, b) = (Upstream::start("a", Behavior::Name), Upstream::start("b", Behavior::Name));
-    let proxy = Proxy::start(&format!(
-        "upstreams:\n  app:\n    health_check: {{ path: /healthz, interval: 200ms, timeout: 500ms, rise: 2, fall: 2 }}\n    servers:\n{}{}",
-        server(&a, ""),
-        server(&b, "")
+    let proxy = Proxy::start(&app(
+        &["health_check: { path: /healthz, interval: 200ms, timeout: 500ms, rise: 2, fall: 2 }"],
+        &[(&a, ""), (&b, "")],
     ));
     assert!(eventually(Duration::from_secs(3), || health_count(&a) >= 1), "probes run");
     a.set(Behavior::Status(500));
@@ -58,10 +57,9 @@ fn a_passive_quarantine_ends_with_an_active_pass_not_a_client_request() {
     // nginx would send a client request as the probe; tandem waits for the
     // next active pass.
     let (a, b) = (Upstream::start("a", Behavior::Name), Upstream::start("b", Behavior::Name));
-    let proxy = Proxy::start(&format!(
-        "upstreams:\n  app:\n    health_check: {{ path: /healthz, interval: 3s, timeout: 500ms, rise: 1, fall: 3 }}\n    servers:\n{}{}",
-        server(&a, "max_fails: 1, fail_timeout: 1s"),
-        server(&b, "")
+    let proxy = Proxy::start(&app(
+        &["health_check: { path: /healthz, interval: 3s, timeout: 500ms, rise: 1, fall: 3 }"],
+        &[(&a, "max_fails: 1, fail_timeout: 1s"), (&b, "")],
     ));
     assert!(eventually(Duration::from_secs(2), || health_count(&a) == 1), "first check round at start");
     a.set(Behavior::Reset);
@@ -87,10 +85,9 @@ fn a_passive_quarantine_ends_with_an_active_pass_not_a_client_request() {
 #[test]
 fn mandatory_checks_keep_servers_out_until_their_first_pass() {
     let (a, b) = (Upstream::start("a", Behavior::Status(503)), Upstream::start("b", Behavior::Name));
-    let proxy = Proxy::start(&format!(
-        "upstreams:\n  app:\n    health_check: {{ path: /healthz, interval: 200ms, timeout: 500ms, mandatory: true }}\n    servers:\n{}{}",
-        server(&a, ""),
-        server(&b, "")
+    let proxy = Proxy::start(&app(
+        &["health_check: { path: /healthz, interval: 200ms, timeout: 500ms, mandatory: true }"],
+        &[(&a, ""), (&b, "")],
     ));
     assert!(eventually(Duration::from_secs(3), || health_count(&b) >= 1), "b checked");
     sleep(Duration::from_millis(100));
@@ -101,10 +98,9 @@ fn mandatory_checks_keep_servers_out_until_their_first_pass() {
 #[test]
 fn tcp_checks_take_out_a_closed_port() {
     let (mut a, b) = (Upstream::start("a", Behavior::Name), Upstream::start("b", Behavior::Name));
-    let proxy = Proxy::start(&format!(
-        "upstreams:\n  app:\n    next_upstream: [off]\n    health_check: {{ tcp: true, interval: 200ms, timeout: 300ms, rise: 1, fall: 1 }}\n    servers:\n{}{}",
-        server(&a, "max_fails: 0"),
-        server(&b, "")
+    let proxy = Proxy::start(&app(
+        &["next_upstream: [off]", "health_check: { tcp: true, interval: 200ms, timeout: 300ms, rise: 1, fall: 1 }"],
+        &[(&a, "max_fails: 0"), (&b, "")],
     ));
     a.stop();
     assert!(

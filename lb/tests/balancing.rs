@@ -11,12 +11,7 @@ fn weights_5_1_1_give_a_a_b_a_c_a_a() {
         Upstream::start("b", Behavior::Name),
         Upstream::start("c", Behavior::Name),
     );
-    let proxy = Proxy::start(&format!(
-        "upstreams:\n  app:\n    servers:\n{}{}{}",
-        server(&a, "weight: 5"),
-        server(&b, ""),
-        server(&c, "")
-    ));
+    let proxy = Proxy::start(&app(&[], &[(&a, "weight: 5"), (&b, ""), (&c, "")]));
     assert_eq!(sequence(&proxy, 14).join(" "), "a a b a c a a a a b a c a a");
 }
 
@@ -27,12 +22,7 @@ fn backup_serves_only_when_every_primary_is_out() {
         Upstream::start("b", Behavior::Name),
         Upstream::start("x", Behavior::Name),
     );
-    let proxy = Proxy::start(&format!(
-        "upstreams:\n  app:\n    servers:\n{}{}{}",
-        server(&a, "fail_timeout: 30s"),
-        server(&b, "fail_timeout: 30s"),
-        server(&x, "backup: true")
-    ));
+    let proxy = Proxy::start(&app(&[], &[(&a, "fail_timeout: 30s"), (&b, "fail_timeout: 30s"), (&x, "backup: true")]));
     assert!(sequence(&proxy, 6).iter().all(|u| u != "x"), "backup idle while primaries are up");
     b.stop();
     assert_eq!(sequence(&proxy, 4), ["a"; 4], "one primary left: still no backup");
@@ -44,11 +34,7 @@ fn backup_serves_only_when_every_primary_is_out() {
 #[test]
 fn every_server_out_gives_502_until_fail_timeout() {
     let (a, b) = (Upstream::start("a", Behavior::Reset), Upstream::start("b", Behavior::Reset));
-    let proxy = Proxy::start(&format!(
-        "upstreams:\n  app:\n    servers:\n{}{}",
-        server(&a, "fail_timeout: 2s"),
-        server(&b, "fail_timeout: 2s")
-    ));
+    let proxy = Proxy::start(&app(&[], &[(&a, "fail_timeout: 2s"), (&b, "fail_timeout: 2s")]));
     assert_eq!(proxy.get("/").status, 502, "both reset: both tried, both out");
     assert_eq!((a.hits(), b.hits()), (1, 1));
     a.set(Behavior::Name);
@@ -64,11 +50,7 @@ fn every_server_out_gives_502_until_fail_timeout() {
 fn least_conn_prefers_the_idle_server() {
     let (a, b) =
         (Upstream::start("a", Behavior::Slow(Duration::from_millis(1500))), Upstream::start("b", Behavior::Name));
-    let proxy = Proxy::start(&format!(
-        "upstreams:\n  app:\n    balance: least_conn\n    servers:\n{}{}",
-        server(&a, ""),
-        server(&b, "")
-    ));
+    let proxy = Proxy::start(&app(&["balance: least_conn"], &[(&a, ""), (&b, "")]));
     let addr = proxy.addr;
     let slow = std::thread::spawn(move || request(addr, "GET", "/", &[], b"").upstream().to_string());
     std::thread::sleep(Duration::from_millis(300));
@@ -80,10 +62,8 @@ fn least_conn_prefers_the_idle_server() {
 #[test]
 fn hash_keys_stay_on_their_server() {
     let ups: Vec<Upstream> = ["a", "b", "c"].iter().map(|n| Upstream::start(n, Behavior::Name)).collect();
-    let servers: String = ups.iter().map(|u| server(u, "")).collect();
-    let proxy = Proxy::start(&format!(
-        "upstreams:\n  app:\n    balance: hash\n    hash: {{ key: \"header:X-User\" }}\n    servers:\n{servers}"
-    ));
+    let servers: Vec<_> = ups.iter().map(|u| (u, "")).collect();
+    let proxy = Proxy::start(&app(&["balance: hash", "hash: { key: \"header:X-User\" }"], &servers));
     let mut homes = std::collections::HashSet::new();
     for user in 0..12 {
         let user = format!("user{user}");
@@ -99,10 +79,8 @@ fn hash_keys_stay_on_their_server() {
 #[test]
 fn ketama_remaps_about_one_nth_of_keys_when_a_server_goes() {
     let mut ups: Vec<Upstream> = ["a", "b", "c", "d", "e"].iter().map(|n| Upstream::start(n, Behavior::Name)).collect();
-    let servers: String = ups.iter().map(|u| server(u, "max_fails: 1, fail_timeout: 60s")).collect();
-    let proxy = Proxy::start(&format!(
-        "upstreams:\n  app:\n    balance: hash\n    hash: {{ key: \"arg:k\", consistent: true }}\n    servers:\n{servers}"
-    ));
+    let servers: Vec<_> = ups.iter().map(|u| (u, "max_fails: 1, fail_timeout: 60s")).collect();
+    let proxy = Proxy::start(&app(&["balance: hash", "hash: { key: \"arg:k\", consistent: true }"], &servers));
     let keys: Vec<String> = (0..250).map(|i| format!("/?k=key{i}")).collect();
     let before: Vec<String> = keys.iter().map(|k| proxy.get(k).upstream().to_string()).collect();
     ups[4].stop(); // e goes: refused, then quarantined for 60 s

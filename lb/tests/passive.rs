@@ -8,11 +8,7 @@ use std::time::Duration;
 #[test]
 fn a_failing_server_is_skipped_for_fail_timeout_then_probed_once_then_back() {
     let (a, b) = (Upstream::start("a", Behavior::Name), Upstream::start("b", Behavior::Name));
-    let proxy = Proxy::start(&format!(
-        "upstreams:\n  app:\n    servers:\n{}{}",
-        server(&a, "max_fails: 1, fail_timeout: 2s"),
-        server(&b, "")
-    ));
+    let proxy = Proxy::start(&app(&[], &[(&a, "max_fails: 1, fail_timeout: 2s"), (&b, "")]));
     a.set(Behavior::Reset);
     // The request that meets a's reset moves to b; a is now out.
     assert_eq!(proxy.get("/").upstream(), "b");
@@ -40,11 +36,7 @@ fn failures_add_up_while_each_comes_within_fail_timeout_of_the_last() {
     // between span 3 s, more than fail_timeout: a sliding window would never
     // hold three, nginx's quiet-period rule disables a on the third.
     let (a, b) = (Upstream::start("a", Behavior::Name), Upstream::start("b", Behavior::Name));
-    let proxy = Proxy::start(&format!(
-        "upstreams:\n  app:\n    servers:\n{}{}",
-        server(&a, "max_fails: 3, fail_timeout: 2s"),
-        server(&b, "")
-    ));
+    let proxy = Proxy::start(&app(&[], &[(&a, "max_fails: 3, fail_timeout: 2s"), (&b, "")]));
     for round in 1..=3 {
         if round > 1 {
             sleep(Duration::from_millis(1500));
@@ -71,8 +63,7 @@ fn failures_add_up_while_each_comes_within_fail_timeout_of_the_last() {
 #[test]
 fn a_lone_server_is_never_taken_out() {
     let a = Upstream::start("a", Behavior::Reset);
-    let proxy =
-        Proxy::start(&format!("upstreams:\n  app:\n    servers:\n{}", server(&a, "max_fails: 1, fail_timeout: 30s")));
+    let proxy = Proxy::start(&app(&[], &[(&a, "max_fails: 1, fail_timeout: 30s")]));
     assert_eq!(proxy.get("/").status, 502);
     a.set(Behavior::Name);
     assert_eq!(proxy.get("/").upstream(), "a", "nginx ignores max_fails for a single server");
@@ -82,11 +73,7 @@ fn a_lone_server_is_never_taken_out() {
 #[test]
 fn a_timeout_counts_as_a_failure_and_the_client_gets_504_when_nothing_is_left() {
     let (a, b) = (Upstream::start("a", Behavior::Hang), Upstream::start("b", Behavior::Hang));
-    let proxy = Proxy::start(&format!(
-        "upstreams:\n  app:\n    read_timeout: 300ms\n    servers:\n{}{}",
-        server(&a, "fail_timeout: 30s"),
-        server(&b, "fail_timeout: 30s")
-    ));
+    let proxy = Proxy::start(&app(&["read_timeout: 300ms"], &[(&a, "fail_timeout: 30s"), (&b, "fail_timeout: 30s")]));
     let r = proxy.get("/");
     assert_eq!(r.status, 504);
     assert_eq!((a.hits(), b.hits()), (1, 1), "the GET was tried on both");
@@ -98,11 +85,8 @@ fn a_client_that_hangs_up_is_not_charged_to_the_upstream() {
     // nginx: a client closing early is a 499, and the server is not failed.
     let (a, b) =
         (Upstream::start("a", Behavior::Slow(Duration::from_millis(800))), Upstream::start("b", Behavior::Name));
-    let proxy = Proxy::start(&format!(
-        "upstreams:\n  app:\n    servers:\n{}{}",
-        server(&a, "max_fails: 1, fail_timeout: 30s"),
-        server(&b, "max_fails: 1, fail_timeout: 30s")
-    ));
+    let proxy =
+        Proxy::start(&app(&[], &[(&a, "max_fails: 1, fail_timeout: 30s"), (&b, "max_fails: 1, fail_timeout: 30s")]));
     {
         use std::io::Write;
         let mut conn = std::net::TcpStream::connect(proxy.addr).expect("connect");

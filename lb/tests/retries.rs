@@ -3,18 +3,14 @@
 mod common;
 use common::*;
 
-fn two(a: &Upstream, b: &Upstream, extra: &str) -> Proxy {
-    Proxy::start(&format!(
-        "upstreams:\n  app:\n{extra}    servers:\n{}{}",
-        server(a, "fail_timeout: 30s"),
-        server(b, "fail_timeout: 30s")
-    ))
+fn two(a: &Upstream, b: &Upstream, settings: &[&str]) -> Proxy {
+    Proxy::start(&app(settings, &[(a, "fail_timeout: 30s"), (b, "fail_timeout: 30s")]))
 }
 
 #[test]
 fn a_get_is_retried_on_another_server_after_a_reset() {
     let (a, b) = (Upstream::start("a", Behavior::Reset), Upstream::start("b", Behavior::Name));
-    let proxy = two(&a, &b, "");
+    let proxy = two(&a, &b, &[]);
     let r = proxy.get("/");
     assert_eq!((r.status, r.upstream()), (200, "b"));
     assert_eq!(a.hits(), 1);
@@ -23,7 +19,7 @@ fn a_get_is_retried_on_another_server_after_a_reset() {
 #[test]
 fn a_post_is_not_retried_once_it_reached_the_upstream() {
     let (a, b) = (Upstream::start("a", Behavior::Reset), Upstream::start("b", Behavior::Name));
-    let proxy = two(&a, &b, "");
+    let proxy = two(&a, &b, &[]);
     let r = proxy.send("POST", "/orders", &[], b"{\"qty\":1}");
     assert_eq!(r.status, 502);
     assert_eq!((a.hits(), b.hits()), (1, 0), "the POST went to a only");
@@ -32,7 +28,7 @@ fn a_post_is_not_retried_once_it_reached_the_upstream() {
 #[test]
 fn a_post_is_retried_when_non_idempotent_is_listed() {
     let (a, b) = (Upstream::start("a", Behavior::Reset), Upstream::start("b", Behavior::Name));
-    let proxy = two(&a, &b, "    next_upstream: [error, timeout, non_idempotent]\n");
+    let proxy = two(&a, &b, &["next_upstream: [error, timeout, non_idempotent]"]);
     let r = proxy.send("POST", "/orders", &[], b"{\"qty\":1}");
     assert_eq!((r.status, r.upstream()), (200, "b"));
     assert_eq!(b.seen()[0].body, b"{\"qty\":1}", "the body was replayed");
@@ -41,7 +37,7 @@ fn a_post_is_retried_when_non_idempotent_is_listed() {
 #[test]
 fn a_post_is_retried_when_the_connection_was_refused() {
     let (a, b) = (Upstream::refused("a"), Upstream::start("b", Behavior::Name));
-    let proxy = two(&a, &b, "");
+    let proxy = two(&a, &b, &[]);
     let r = proxy.send("POST", "/orders", &[], b"x");
     assert_eq!((r.status, r.upstream()), (200, "b"), "nothing was sent: safe to retry");
 }
@@ -49,7 +45,7 @@ fn a_post_is_retried_when_the_connection_was_refused() {
 #[test]
 fn a_listed_status_moves_the_request_on() {
     let (a, b) = (Upstream::start("a", Behavior::Status(503)), Upstream::start("b", Behavior::Name));
-    let proxy = two(&a, &b, "    next_upstream: [error, timeout, http_503]\n");
+    let proxy = two(&a, &b, &["next_upstream: [error, timeout, http_503]"]);
     let r = proxy.get("/");
     assert_eq!((r.status, r.upstream()), (200, "b"));
     assert_eq!(sequence(&proxy, 3), ["b"; 3], "a was charged a failure and is out");
@@ -58,7 +54,7 @@ fn a_listed_status_moves_the_request_on() {
 #[test]
 fn an_unlisted_status_passes_to_the_client() {
     let (a, b) = (Upstream::start("a", Behavior::Status(503)), Upstream::start("b", Behavior::Name));
-    let proxy = two(&a, &b, "");
+    let proxy = two(&a, &b, &[]);
     let r = proxy.get("/");
     assert_eq!((r.status, r.upstream()), (503, "a"));
     assert_eq!(b.hits(), 0);
@@ -67,7 +63,7 @@ fn an_unlisted_status_passes_to_the_client() {
 #[test]
 fn a_listed_status_on_the_last_try_passes_to_the_client() {
     let (a, b) = (Upstream::start("a", Behavior::Status(502)), Upstream::start("b", Behavior::Status(502)));
-    let proxy = two(&a, &b, "    next_upstream: [error, timeout, http_502]\n");
+    let proxy = two(&a, &b, &["next_upstream: [error, timeout, http_502]"]);
     let r = proxy.get("/");
     assert_eq!(r.status, 502);
     assert_eq!(r.upstream(), "b", "b's own 502 reaches the client");
@@ -77,8 +73,8 @@ fn a_listed_status_on_the_last_try_passes_to_the_client() {
 #[test]
 fn next_upstream_tries_caps_the_attempts() {
     let ups: Vec<Upstream> = ["a", "b", "c"].iter().map(|n| Upstream::start(n, Behavior::Reset)).collect();
-    let servers: String = ups.iter().map(|u| server(u, "fail_timeout: 30s")).collect();
-    let proxy = Proxy::start(&format!("upstreams:\n  app:\n    next_upstream_tries: 2\n    servers:\n{servers}"));
+    let servers: Vec<_> = ups.iter().map(|u| (u, "fail_timeout: 30s")).collect();
+    let proxy = Proxy::start(&app(&["next_upstream_tries: 2"], &servers));
     assert_eq!(proxy.get("/").status, 502);
     assert_eq!(ups.iter().map(Upstream::hits).sum::<usize>(), 2);
 }
@@ -86,14 +82,14 @@ fn next_upstream_tries_caps_the_attempts() {
 #[test]
 fn invalid_header_moves_on_only_when_listed() {
     let (a, b) = (Upstream::start("a", Behavior::Garbage), Upstream::start("b", Behavior::Name));
-    let proxy = two(&a, &b, "    next_upstream: [error, timeout, invalid_header]\n");
+    let proxy = two(&a, &b, &["next_upstream: [error, timeout, invalid_header]"]);
     assert_eq!(proxy.get("/").upstream(), "b");
 }
 
 #[test]
 fn forwarding_headers_reach_the_upstream_and_host_passes_through() {
     let (a, b) = (Upstream::start("a", Behavior::Name), Upstream::start("b", Behavior::Name));
-    let proxy = two(&a, &b, "");
+    let proxy = two(&a, &b, &[]);
     proxy.send("GET", "/x", &[("X-Forwarded-For", "203.0.113.5"), ("X-Request-Id", "req-42")], b"");
     proxy.get("/y");
     let seen: Vec<Seen> = a.seen().into_iter().chain(b.seen()).collect();
@@ -111,10 +107,8 @@ fn forwarding_headers_reach_the_upstream_and_host_passes_through() {
 #[test]
 fn a_request_with_no_matching_route_gets_404() {
     let a = Upstream::start("a", Behavior::Name);
-    let proxy = Proxy::start(&format!(
-        "upstreams:\n  app:\n    servers:\n{}routes:\n  - {{ host: \"*\", path_prefix: \"/api/\", upstream: app }}\n",
-        server(&a, "")
-    ));
+    let routes = "routes:\n  - { host: \"*\", path_prefix: \"/api/\", upstream: app }\n";
+    let proxy = Proxy::start(&(app(&[], &[(&a, "")]) + routes));
     assert_eq!(proxy.get("/other").status, 404);
     assert_eq!(proxy.get("/api/x").upstream(), "a");
 }
@@ -129,11 +123,7 @@ fn a_retry_on_a_listed_status_keeps_the_upstream_connection_alive() {
     // reusable stream") and opens a new one, whatever the retry did.
     let (a, b) = (Upstream::start("a", Behavior::Status(502)), Upstream::start("b", Behavior::Name));
     let proxy = Proxy::start_with_threads(
-        &format!(
-            "upstreams:\n  app:\n    next_upstream: [error, timeout, http_502]\n    servers:\n{}{}",
-            server(&a, "max_fails: 0"),
-            server(&b, "")
-        ),
+        &app(&["next_upstream: [error, timeout, http_502]"], &[(&a, "max_fails: 0"), (&b, "")]),
         1,
     );
     let r = proxy.get("/");
@@ -158,11 +148,11 @@ fn a_body_larger_than_the_retry_buffer_is_not_resent() {
     // Bodies up to 64 KiB are kept for a resend; a larger one streams through
     // unbuffered and, as nginx does then, is never resent once sent.
     let (a, b) = (Upstream::start("a", Behavior::Reset), Upstream::start("b", Behavior::Name));
-    let proxy = two(&a, &b, "    next_upstream: [error, timeout, non_idempotent]\n");
+    let proxy = two(&a, &b, &["next_upstream: [error, timeout, non_idempotent]"]);
     let small = vec![b'x'; 16 * 1024];
     assert_eq!(proxy.send("PUT", "/blob", &[], &small).upstream(), "b", "small body resent");
     let (a, b) = (Upstream::start("a", Behavior::Reset), Upstream::start("b", Behavior::Name));
-    let proxy = two(&a, &b, "    next_upstream: [error, timeout, non_idempotent]\n");
+    let proxy = two(&a, &b, &["next_upstream: [error, timeout, non_idempotent]"]);
     let large = vec![b'x'; 256 * 1024];
     let r = proxy.send("PUT", "/blob", &[], &large);
     assert_eq!(r.status, 502);

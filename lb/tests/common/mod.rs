@@ -250,17 +250,10 @@ impl Proxy {
     }
 
     fn wait_ready(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("tandem exited early ({status}): {}", self.log());
-            }
-            if TcpStream::connect(self.addr).is_ok() {
-                return;
-            }
-            thread::sleep(Duration::from_millis(20));
-        }
-        panic!("tandem did not listen on {} in time: {}", self.addr, self.log());
+        let (addr, dir) = (self.addr, self.dir.clone());
+        wait_listening(&mut self.child, addr, "tandem", || {
+            std::fs::read_to_string(dir.join("tandem.log")).unwrap_or_default()
+        });
     }
 
     pub fn log(&self) -> String {
@@ -282,6 +275,22 @@ impl Drop for Proxy {
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// Wait until `child` accepts connections on `addr` (20 s at most); panic
+/// with its log if it exits first or never listens.
+pub fn wait_listening(child: &mut Child, addr: SocketAddr, what: &str, log: impl Fn() -> String) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("{what} exited early ({status}): {}", log());
+        }
+        if TcpStream::connect(addr).is_ok() {
+            return;
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+    panic!("{what} did not listen on {addr} in time: {}", log());
 }
 
 /// A response as the client saw it.
@@ -344,6 +353,20 @@ pub fn temp_dir(tag: &str) -> PathBuf {
     ));
     std::fs::create_dir_all(&dir).expect("temp dir");
     dir
+}
+
+/// The YAML of one upstream group `app`: `settings` are group keys
+/// (`"read_timeout: 300ms"`), each server an upstream with its extra params.
+pub fn app(settings: &[&str], servers: &[(&Upstream, &str)]) -> String {
+    let mut yaml = String::from("upstreams:\n  app:\n");
+    for s in settings {
+        yaml.push_str(&format!("    {s}\n"));
+    }
+    yaml.push_str("    servers:\n");
+    for (u, extra) in servers {
+        yaml.push_str(&server(u, extra));
+    }
+    yaml
 }
 
 /// A YAML server list entry for an upstream with extra params.
