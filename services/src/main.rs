@@ -1,0 +1,101 @@
+//! `tandem-services`: a development data tier that outlives the command.
+//!
+//! ```text
+//! tandem-services up     [--dir DIR] [--replicas N] [--mariadb-port P] [--redis-port P]
+//!                        [--sentinel-port P] [--free-ports] [--no-semi-sync]
+//! tandem-services status [--dir DIR]
+//! tandem-services down   [--dir DIR]
+//! ```
+//! `make services` runs `up`, `make services-down` runs `down`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use tandem_services::commands::{self, UpOptions, DEFAULT_DIR};
+use tandem_services::{FixedPorts, Ports};
+
+#[derive(Parser)]
+#[command(
+    name = "tandem-services",
+    version,
+    about = "Start, inspect and stop tandem's local data tier \
+    (MariaDB master/replica, Redis + 3 Sentinels) on 127.0.0.1, with local-demo credentials"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the tier and leave it running; writes DIR/env for `set -a; . DIR/env`.
+    Up(Up),
+    /// Show each server: up or down, role, replication.
+    Status(Dir),
+    /// Stop the servers `up` started (by recorded PID) and remove DIR.
+    Down(Dir),
+}
+
+#[derive(Args)]
+struct Dir {
+    /// Directory holding the tier's files, env and state.
+    #[arg(long, default_value = DEFAULT_DIR)]
+    dir: PathBuf,
+}
+
+#[derive(Args)]
+struct Up {
+    #[command(flatten)]
+    dir: Dir,
+    /// MariaDB replicas besides the master.
+    #[arg(long, default_value_t = 1)]
+    replicas: usize,
+    /// First MariaDB port; node i listens on PORT+i.
+    #[arg(long, default_value_t = FixedPorts::DEFAULT.mariadb)]
+    mariadb_port: u16,
+    /// Redis master port; its replica listens on PORT+1.
+    #[arg(long, default_value_t = FixedPorts::DEFAULT.redis)]
+    redis_port: u16,
+    /// First Sentinel port; Sentinels listen on PORT, PORT+1, PORT+2.
+    #[arg(long, default_value_t = FixedPorts::DEFAULT.sentinel)]
+    sentinel_port: u16,
+    /// Use free ephemeral ports instead of the fixed ones (see DIR/env for them).
+    #[arg(long, conflicts_with_all = ["mariadb_port", "redis_port", "sentinel_port"])]
+    free_ports: bool,
+    /// Plain asynchronous MariaDB replication instead of semi-sync.
+    #[arg(long)]
+    no_semi_sync: bool,
+}
+
+fn main() -> ExitCode {
+    let Cli { command } = Cli::parse();
+    let result = match command {
+        Command::Up(Up {
+            dir: Dir { dir },
+            replicas,
+            mariadb_port,
+            redis_port,
+            sentinel_port,
+            free_ports,
+            no_semi_sync,
+        }) => {
+            let ports = if free_ports {
+                Ports::Free
+            } else {
+                Ports::Fixed(FixedPorts { mariadb: mariadb_port, redis: redis_port, sentinel: sentinel_port })
+            };
+            commands::up(&UpOptions { dir, replicas, ports, semi_sync: !no_semi_sync }).map(|()| true)
+        }
+        Command::Status(Dir { dir }) => commands::status(&dir),
+        Command::Down(Dir { dir }) => commands::down(&dir).map(|()| true),
+    };
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("tandem-services: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
