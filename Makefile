@@ -15,7 +15,7 @@ CARGO ?= cargo
 DEB_PACKAGES := cmake nginx-light curl pkg-config mariadb-server mariadb-client redis-server redis-sentinel
 EXAMPLES := $(wildcard lb/examples/*.yaml)
 
-.PHONY: up test deps build check-examples lint clean services services-down services-status
+.PHONY: up test deps build check-examples lint clean services services-down services-status bench-app
 
 # The development data tier: fixed ports (MariaDB 13306-13307, Redis
 # 16379-16380, Sentinels 26479-26481), files and `env` in SERVICES_DIR.
@@ -40,6 +40,10 @@ services-status:
 
 services-down:
 	$(CARGO) run -q -p tandem-services -- down --dir $(SERVICES_DIR)
+
+# wrk against one tandem-app over its own data tier; method in loadtest/README.md.
+bench-app: deps
+	./loadtest/bench-app.sh
 
 check-examples:
 	$(CARGO) build -p tandem-lb
