@@ -186,3 +186,47 @@ async fn a_killed_redis_master_fails_no_request() {
     assert_ne!(now, old);
     assert_eq!(app.get("/readyz").await.json()["cache"]["master"], now.to_string());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_every_redis_process_dead_requests_are_served_from_the_database() {
+    let mut tier = common::tier().await;
+    let app = App::ready(common::config(&tier, &[])).await;
+    let created = app.post("/api/property", &property("1")).await;
+    let id = created.json()["id"].as_u64().expect("id");
+    for sentinel in tier.sentinels.iter_mut() {
+        sentinel.kill();
+    }
+    for redis in tier.redis.iter_mut() {
+        redis.kill();
+    }
+    let started = Instant::now();
+    for i in 0..20 {
+        let read = app.get(&format!("/api/property/{id}")).await;
+        assert_eq!(read.status, StatusCode::OK, "{}", read.text());
+        if i > 0 {
+            assert_eq!(read.header("x-cache"), "BYPASS");
+        }
+        let write = app.post("/api/property", &property(&format!("d{i}"))).await;
+        assert_eq!(write.status, StatusCode::CREATED, "{}", write.text());
+    }
+    assert!(started.elapsed() < Duration::from_secs(5), "no request waited long on the dead cache: {:?}", started.elapsed());
+    let ready = app.get("/readyz").await;
+    assert_eq!(ready.status, StatusCode::OK);
+    assert_eq!(ready.json()["cache"]["state"], "down");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frozen_redis_master_costs_at_most_the_cache_timeout() {
+    let tier = common::tier().await;
+    let app = App::ready(common::config(&tier, &[("TANDEM_APP_CACHE_TIMEOUT", "200ms")])).await;
+    let created = app.post("/api/property", &property("1")).await;
+    let id = created.json()["id"].as_u64().expect("id");
+    tier.redis[0].pause();
+    for _ in 0..10 {
+        let started = Instant::now();
+        let read = app.get(&format!("/api/property/{id}")).await;
+        assert_eq!(read.status, StatusCode::OK);
+        assert!(started.elapsed() < Duration::from_millis(1500), "waited {:?}", started.elapsed());
+    }
+    tier.redis[0].resume();
+}

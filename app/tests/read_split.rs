@@ -118,3 +118,21 @@ async fn a_lagging_replica_cannot_satisfy_a_gtid_so_the_master_answers() {
     assert_eq!(read.status, StatusCode::OK, "{}", read.text());
     assert_eq!(read.header("x-db-node"), app.node(0));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_are_spread_over_several_replicas() {
+    let tier = common::blocking(|| {
+        tandem_services::DataTier::start(tandem_services::DataTierOptions { replicas: 2, ..Default::default() })
+            .expect("a master and two replicas")
+    })
+    .await;
+    let app = App::ready(common::config(&tier, &[])).await;
+    let mut served = std::collections::BTreeMap::new();
+    for _ in 0..20 {
+        let r = app.send(Method::GET, "/api/property", &[("cache-control", "no-cache")], None).await;
+        assert_eq!(r.status, StatusCode::OK);
+        *served.entry(r.header("x-db-node").to_string()).or_insert(0) += 1;
+    }
+    let expected: std::collections::BTreeMap<String, i32> = [(app.node(1), 10), (app.node(2), 10)].into_iter().collect();
+    assert_eq!(served, expected, "round robin over the two replicas, none to the master");
+}
