@@ -217,3 +217,29 @@ async fn readyz_reports_roles_and_what_is_degraded() {
     assert_eq!(body["degraded"].as_array().map(Vec::len), Some(0), "{body}");
     assert_eq!(app.get("/healthz").await.json()["instance"], "test-app");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fill_that_raced_a_write_is_dropped() {
+    use tandem_app::cache::{Family, Lookup};
+    let tier = common::tier().await;
+    let app = App::ready(common::config(&tier, &[])).await;
+    let cache = &app.state.cache;
+    let Lookup::Miss(ticket) = cache.get_item(Family::Property, 42).await else { panic!("expected a miss") };
+    // A write lands between the reader's database read and its fill.
+    let gtid = tandem_app::db::Gtid::parse("0-1-999").expect("gtid");
+    assert!(cache.invalidate(Family::Property, Some(42), Some(&gtid)).await);
+    cache.fill_item(Family::Property, 42, &ticket, br#"{"stale":true}"#).await;
+    let Lookup::Miss(after) = cache.get_item(Family::Property, 42).await else { panic!("the stale fill was cached") };
+    assert_eq!(after.floor(), Some(gtid.clone()), "the floor moved to the write's GTID");
+    // A reader that saw the new floor may fill.
+    cache.fill_item(Family::Property, 42, &after, br#"{"fresh":true}"#).await;
+    match cache.get_item(Family::Property, 42).await {
+        Lookup::Hit { body, .. } => assert_eq!(&body[..], br#"{"fresh":true}"#),
+        other => panic!("expected a hit, got {other:?}"),
+    }
+    // An older GTID arriving late never lowers the floor.
+    let older = tandem_app::db::Gtid::parse("0-1-5").expect("gtid");
+    assert!(cache.invalidate(Family::Property, Some(42), Some(&older)).await);
+    let Lookup::Miss(last) = cache.get_item(Family::Property, 42).await else { panic!("deleted") };
+    assert_eq!(last.floor(), Some(gtid));
+}

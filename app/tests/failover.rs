@@ -209,7 +209,11 @@ async fn with_every_redis_process_dead_requests_are_served_from_the_database() {
         let write = app.post("/api/property", &property(&format!("d{i}"))).await;
         assert_eq!(write.status, StatusCode::CREATED, "{}", write.text());
     }
-    assert!(started.elapsed() < Duration::from_secs(5), "no request waited long on the dead cache: {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "no request waited long on the dead cache: {:?}",
+        started.elapsed()
+    );
     let ready = app.get("/readyz").await;
     assert_eq!(ready.status, StatusCode::OK);
     assert_eq!(ready.json()["cache"]["state"], "down");
@@ -229,4 +233,33 @@ async fn a_frozen_redis_master_costs_at_most_the_cache_timeout() {
         assert!(started.elapsed() < Duration::from_millis(1500), "waited {:?}", started.elapsed());
     }
     tier.redis[0].resume();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frozen_master_that_wakes_up_after_a_promotion_is_fenced_and_rejoined() {
+    let tier = common::tier().await;
+    let dbctl = Dbctl::start(&tier);
+    let app = App::ready(common::config(&tier, &[])).await;
+    assert_eq!(app.post("/api/property", &property("1")).await.status, StatusCode::CREATED);
+    tier.mariadb[0].pause();
+    let state = app.state.clone();
+    wait_until("the replica is promoted", Duration::from_secs(15), || {
+        let state = state.clone();
+        async move { state.db.roles().master == Some(1) }
+    })
+    .await;
+    assert_eq!(app.post("/api/property", &property("2")).await.status, StatusCode::CREATED);
+    tier.mariadb[0].resume();
+    let state = app.state.clone();
+    wait_until("the old master is fenced and replicates", Duration::from_secs(15), || {
+        let state = state.clone();
+        async move {
+            let roles = state.db.roles();
+            roles.master == Some(1) && roles.replicas == vec![0]
+        }
+    })
+    .await;
+    assert!(dbctl.log_text().contains("fenced"), "{}", dbctl.log_text());
+    assert_eq!(tier.mariadb[0].sql("SELECT @@global.read_only").expect("sql").trim(), "1");
+    assert_eq!(app.post("/api/property", &property("3")).await.status, StatusCode::CREATED);
 }

@@ -106,14 +106,15 @@ async fn a_replica_whose_applier_stopped_serves_no_reads() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lagging_replica_cannot_satisfy_a_gtid_so_the_master_answers() {
     let tier = common::tier().await;
-    // A lag limit high enough that the replica stays in the read set.
-    let app = App::ready(common::config(&tier, &[("TANDEM_APP_GTID_WAIT", "300ms")])).await;
+    // Probes only at start: the monitor never sees the stopped applier, so the
+    // replica stays in the read set and the GTID wait is what sends the read on.
+    let settings = [("TANDEM_APP_GTID_WAIT", "300ms"), ("TANDEM_APP_DB_PROBE_INTERVAL", "10m")];
+    let app = App::ready(common::config(&tier, &settings)).await;
     tier.mariadb[1].sql("STOP SLAVE SQL_THREAD").expect("stop the applier");
-    // Before the monitor notices, the replica is still a reader: the GTID wait
-    // times out there and the read goes to the master.
     let created = app.post("/api/property", &property("1")).await;
     let id = created.json()["id"].as_u64().expect("id");
     let gtid = created.header("x-gtid").to_string();
+    assert_eq!(app.state.db.roles().replicas, vec![1], "the replica is still a reader");
     let read = app.get(&format!("/api/property/{id}?after_gtid={gtid}")).await;
     assert_eq!(read.status, StatusCode::OK, "{}", read.text());
     assert_eq!(read.header("x-db-node"), app.node(0));
@@ -133,6 +134,7 @@ async fn reads_are_spread_over_several_replicas() {
         assert_eq!(r.status, StatusCode::OK);
         *served.entry(r.header("x-db-node").to_string()).or_insert(0) += 1;
     }
-    let expected: std::collections::BTreeMap<String, i32> = [(app.node(1), 10), (app.node(2), 10)].into_iter().collect();
+    let expected: std::collections::BTreeMap<String, i32> =
+        [(app.node(1), 10), (app.node(2), 10)].into_iter().collect();
     assert_eq!(served, expected, "round robin over the two replicas, none to the master");
 }

@@ -70,6 +70,11 @@ async fn status(mut controller: Controller) -> ExitCode {
             if s.semi_sync_master { "on" } else { "off" }
         );
     }
+    for (addr, s) in controller.addrs().iter().zip(&seen) {
+        if let Some(e) = &s.io_error {
+            println!("{addr}: replication error {e}");
+        }
+    }
     if seen.iter().any(|s| s.reachable && !s.read_only) {
         ExitCode::SUCCESS
     } else {

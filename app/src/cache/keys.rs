@@ -53,16 +53,23 @@ pub fn list_field(before: Option<u64>, limit: u32) -> String {
 }
 
 /// KEYS: floor, item key, list hash. ARGV: gtid, its sequence number ('' when
-/// not comparable). Raises the floor (never lowers it: invalidations may
-/// arrive out of order) and deletes the item and every list page.
+/// not comparable), the TTL in seconds. Raises the floor (never lowers it:
+/// invalidations may arrive out of order; only a MariaDB GTID is compared)
+/// and deletes the item and every list page. The floor lives as long as a
+/// cache entry: a floor left ahead of a new timeline (a failover that lost
+/// writes, a re-seeded database) fades instead of sticking.
 pub const INVALIDATE: &str = r#"
 local current = redis.call('GET', KEYS[1])
 local raise = true
 if current and ARGV[2] ~= '' then
-  local current_seq = tonumber(string.match(current, '%-(%d+)$'))
+  local current_seq = tonumber(string.match(current, '^%d+%-%d+%-(%d+)$'))
   if current_seq and current_seq >= tonumber(ARGV[2]) then raise = false end
 end
-if raise then redis.call('SET', KEYS[1], ARGV[1]) end
+if raise then
+  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3])
+else
+  redis.call('EXPIRE', KEYS[1], ARGV[3])
+end
 redis.call('DEL', KEYS[2], KEYS[3])
 return 1
 "#;

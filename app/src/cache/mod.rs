@@ -26,6 +26,13 @@ impl Ticket {
     pub fn floor(&self) -> Option<Gtid> {
         self.floor.as_deref().and_then(|f| Gtid::parse(f).ok())
     }
+
+    /// A floor set by a write whose GTID is unknown: no read can be proven
+    /// fresh enough, so nothing is cached until a GTID'd write or the floor's
+    /// TTL replaces it.
+    pub fn is_opaque(&self) -> bool {
+        self.floor.is_some() && self.floor().is_none()
+    }
 }
 
 /// What a lookup found.
@@ -165,7 +172,7 @@ impl Cache {
         let gtid_text = gtid.map(Gtid::to_string).unwrap_or_else(unique_token);
         let seq = gtid.and_then(Gtid::seq).map(|s| s.to_string()).unwrap_or_default();
         let mut invocation = self.invalidate.key(family.floor_key());
-        invocation.key(item).key(family.list_key()).arg(gtid_text).arg(seq);
+        invocation.key(item).key(family.list_key()).arg(gtid_text).arg(seq).arg(self.ttl_secs);
         match timeout(self.timeout, invocation.invoke_async::<i64>(&mut conn)).await {
             Ok(Ok(_)) => true,
             Ok(Err(e)) => {

@@ -29,8 +29,10 @@ impl DbError {
                 // 1290: --read-only refuses the write (the node was demoted);
                 // 1836: read-only mode; 1053/1927/1317: shutdown, killed, interrupted.
                 1290 | 1836 | 1053 | 1927 | 1317 => (unavailable(), true),
-                // Lock wait timeout and deadlock: transient, no role change.
-                1205 | 1213 => (unavailable(), false),
+                // Lock wait timeout, deadlock, too many connections (1040,
+                // 1203), statement timeout (1969 MariaDB, 3024 MySQL), idle
+                // transaction killed (4031): transient, no role change.
+                1205 | 1213 | 1040 | 1203 | 1969 | 3024 | 4031 => (unavailable(), false),
                 _ => (DbError::Internal { node: node.to_string(), detail: error.to_string() }, false),
             },
             mysql_async::Error::Io(_) | mysql_async::Error::Driver(_) => (unavailable(), true),

@@ -62,6 +62,7 @@ pub struct Db {
     turn: AtomicUsize,
     probe_now: Notify,
     schema_ready: AtomicBool,
+    migrating: AtomicBool,
     settings: DbSettings,
 }
 
@@ -95,6 +96,7 @@ impl Db {
             turn: AtomicUsize::new(0),
             probe_now: Notify::new(),
             schema_ready: AtomicBool::new(false),
+            migrating: AtomicBool::new(false),
             settings,
         })
     }
@@ -119,6 +121,13 @@ impl Db {
         self.schema_ready.load(Ordering::Acquire)
     }
 
+    /// The server family of the cluster: the master's, else any reachable node's.
+    pub fn flavor(&self) -> Flavor {
+        let roles = self.roles.load();
+        let index = roles.master.or_else(|| roles.statuses.iter().position(|s| s.reachable));
+        index.map(|i| roles.statuses[i].flavor).unwrap_or_default()
+    }
+
     /// Asks the monitor to re-discover roles now (it spaces probes itself).
     pub fn probe_soon(&self) {
         self.probe_now.notify_one();
@@ -139,21 +148,32 @@ impl Db {
         let flavor = roles.statuses[master].flavor;
         let node = &self.nodes[master];
         let work = async {
-            let (mut conn, value) = op(node.conn().await?).await;
-            let value = value?;
-            let gtid: Option<String> = conn.query_first(flavor.last_gtid_sql()).await?;
-            Ok::<_, mysql_async::Error>((value, gtid))
+            let (conn, value) = op(node.conn().await?).await;
+            Ok::<_, mysql_async::Error>((conn, value?))
         };
-        match timeout(self.settings.timeout, work).await {
-            Ok(Ok((value, gtid))) => {
-                Ok(Written { value, node: master, gtid: gtid.as_deref().and_then(|g| Gtid::parse(g).ok()) })
-            }
-            Ok(Err(e)) => Err(self.failed(master, &e)),
+        let (mut conn, value) = match timeout(self.settings.timeout, work).await {
+            Ok(Ok(done)) => done,
+            Ok(Err(e)) => return Err(self.failed(master, &e)),
             Err(_) => {
                 self.probe_soon();
-                Err(DbError::timed_out(&node.name))
+                return Err(DbError::timed_out(&node.name));
             }
-        }
+        };
+        // The write is committed: from here on nothing may turn it into an
+        // error, or a client would retry a write that happened. The GTID is
+        // best effort (without it, read-your-writes falls back to plain reads).
+        let gtid = match timeout(self.settings.timeout, conn.query_first::<String, _>(flavor.last_gtid_sql())).await {
+            Ok(Ok(gtid)) => gtid.as_deref().and_then(|g| Gtid::parse(g).ok()),
+            Ok(Err(e)) => {
+                log::warn!("write committed on {} but its GTID could not be read: {e}", node.name);
+                None
+            }
+            Err(_) => {
+                log::warn!("write committed on {} but reading its GTID timed out", node.name);
+                None
+            }
+        };
+        Ok(Written { value, node: master, gtid })
     }
 
     /// Runs `op` where the read plan says. With `after`, a replica first waits

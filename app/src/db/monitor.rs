@@ -14,18 +14,21 @@ use tokio::time::{sleep, timeout, Instant};
 /// Shortest gap between two probes, so a burst of failing requests does not
 /// turn into a probe storm.
 const MIN_PROBE_GAP: Duration = Duration::from_millis(100);
+/// Bound on one migration attempt (lock wait included).
+const MIGRATION_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Owns one dedicated connection per node (probes never queue behind busy
 /// requests). Probes all nodes concurrently.
 pub struct Monitor {
     db: Arc<Db>,
     conns: Vec<Option<Conn>>,
+    first_round: bool,
 }
 
 impl Monitor {
     pub fn new(db: Arc<Db>) -> Monitor {
         let conns = db.nodes().iter().map(|_| None).collect();
-        Monitor { db, conns }
+        Monitor { db, conns, first_round: true }
     }
 
     /// One probe round: statuses in, roles decided and published, schema
@@ -63,27 +66,17 @@ impl Monitor {
         let master = roles.master;
         db.roles.store(Arc::new(roles));
         if let Some(master) = master {
-            if !db.schema_ready() {
-                self.migrate(master).await;
+            if !db.schema_ready() && !db.migrating.swap(true, Ordering::AcqRel) {
+                let task = migrate(db.clone(), master);
+                if self.first_round {
+                    // At start the app waits for it, so the first request finds the tables.
+                    task.await;
+                } else {
+                    tokio::spawn(task);
+                }
             }
         }
-    }
-
-    async fn migrate(&mut self, master: usize) {
-        let node = &self.db.nodes()[master];
-        match timeout(Duration::from_secs(30), async {
-            let mut conn = node.conn().await?;
-            schema::migrate(&mut conn).await
-        })
-        .await
-        {
-            Ok(Ok(())) => {
-                log::info!("schema ready on {}", node.name);
-                self.db.schema_ready.store(true, Ordering::Release);
-            }
-            Ok(Err(e)) => log::warn!("schema migration on {} failed, will retry: {e}", node.name),
-            Err(_) => log::warn!("schema migration on {} timed out, will retry", node.name),
-        }
+        self.first_round = false;
     }
 
     /// Probes forever: every `probe_interval`, or sooner when asked.
@@ -103,6 +96,30 @@ impl Monitor {
     }
 }
 
+/// Creates or migrates the schema on `master`, on a connection of its own
+/// (never a pooled one: a migration cut short must close its session, which
+/// releases the schema lock). Runs beside the probes, so a frozen master
+/// cannot stall role discovery.
+async fn migrate(db: Arc<Db>, master: usize) {
+    let node = &db.nodes()[master];
+    let result = timeout(MIGRATION_TIMEOUT, async {
+        let mut conn = node.dedicated_conn().await?;
+        let result = schema::migrate(&mut conn).await;
+        let _ = conn.disconnect().await;
+        result
+    })
+    .await;
+    match result {
+        Ok(Ok(())) => {
+            log::info!("schema ready on {}", node.name);
+            db.schema_ready.store(true, Ordering::Release);
+        }
+        Ok(Err(e)) => log::warn!("schema migration on {} failed, will retry: {e}", node.name),
+        Err(_) => log::warn!("schema migration on {} timed out, will retry", node.name),
+    }
+    db.migrating.store(false, Ordering::Release);
+}
+
 fn unreachable_status() -> Result<NodeStatus, mysql_async::Error> {
     Ok(NodeStatus { error: Some("no connection".into()), ..NodeStatus::default() })
 }
@@ -116,7 +133,7 @@ fn log_changes(db: &Db, old: &Roles, new: &Roles, max_lag: u64) {
         }
     }
     if new.split_brain && !old.split_brain {
-        log::error!("more than one writable database node; writing to {:?}", new.master.map(|m| db.node_name(m)));
+        log::error!("more than one writable database node: writes answer 503 until the controller fences one");
     }
     for (i, status) in new.statuses.iter().enumerate() {
         let before = old.statuses.get(i);

@@ -13,8 +13,7 @@ pub struct NodeStatus {
     pub read_only: bool,
     /// `None` when the node replicates from nobody.
     pub replica: Option<ReplicaStatus>,
-    /// Highest domain-0 sequence number in `@@gtid_binlog_pos` (0 if unknown):
-    /// with two writable nodes, the one that has written further is the master.
+    /// Highest domain-0 sequence number in `@@gtid_binlog_pos` (0 if unknown).
     pub binlog_seq: u64,
     /// Why it is unreachable, for `/readyz` and the logs.
     pub error: Option<String>,
@@ -52,7 +51,8 @@ pub struct Roles {
     pub replicas: Vec<usize>,
     /// Reachable nodes that serve reads only when there is no master.
     pub last_resort: Vec<usize>,
-    /// More than one writable node was seen (a fencing failure): logged loudly.
+    /// More than one writable node was seen (a fencing failure): no master
+    /// until it is resolved; logged loudly.
     pub split_brain: bool,
     pub statuses: Vec<NodeStatus>,
 }
@@ -69,7 +69,13 @@ pub struct ReadPlan {
 pub fn decide(statuses: Vec<NodeStatus>, max_lag_secs: u64) -> Roles {
     let writable: Vec<usize> =
         (0..statuses.len()).filter(|&i| statuses[i].reachable && !statuses[i].read_only).collect();
-    let master = writable.iter().copied().max_by_key(|&i| (statuses[i].binlog_seq, std::cmp::Reverse(i)));
+    // Two writable nodes mean a fencing failure (an old master woke up): which
+    // one the controller keeps is not ours to guess, so writes wait (503)
+    // until one is fenced, which takes the controller one round.
+    let master = match writable.as_slice() {
+        [only] => Some(*only),
+        _ => None,
+    };
     let replicas = (0..statuses.len())
         .filter(|&i| Some(i) != master && replica_problem(&statuses[i], max_lag_secs).is_none())
         .collect();
@@ -162,11 +168,12 @@ mod tests {
     }
 
     #[test]
-    fn with_two_writable_nodes_the_one_that_wrote_further_is_master() {
+    fn with_two_writable_nodes_nobody_takes_writes_until_one_is_fenced() {
         let roles = decide(vec![master(10), master(12)], 5);
-        assert_eq!(roles.master, Some(1));
+        assert_eq!(roles.master, None);
         assert!(roles.split_brain);
         assert!(roles.replicas.is_empty(), "a writable node never serves as a replica");
+        assert!(roles.read_plan(0).is_some(), "reads go on");
     }
 
     #[test]

@@ -4,11 +4,16 @@ use super::observe::text;
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Row};
 
+use std::time::Duration;
+
 /// Longest wait for a promoted replica to apply what it already received.
-const APPLY_WAIT_SECS: f64 = 10.0;
+pub const APPLY_WAIT: Duration = Duration::from_secs(10);
 
 /// Promotes `conn`'s node: stop receiving, apply everything received, forget
-/// the old master, accept writes.
+/// the old master, accept writes. If what was received cannot be applied in
+/// time, the promotion fails and nothing is reset: the relay log holds
+/// transactions semi-sync already acknowledged to clients, and `RESET SLAVE
+/// ALL` would delete them.
 pub async fn promote(conn: &mut Conn) -> Result<(), mysql_async::Error> {
     let status: Option<Row> = conn.query_first("SHOW SLAVE STATUS").await?;
     if status.is_some() {
@@ -19,9 +24,12 @@ pub async fn promote(conn: &mut Conn) -> Result<(), mysql_async::Error> {
         let received = status.as_ref().and_then(|row| text(row, "Gtid_IO_Pos")).unwrap_or_default();
         if !received.is_empty() {
             let applied: Option<i64> =
-                conn.exec_first("SELECT MASTER_GTID_WAIT(?, ?)", (received.as_str(), APPLY_WAIT_SECS)).await?;
+                conn.exec_first("SELECT MASTER_GTID_WAIT(?, ?)", (received.as_str(), APPLY_WAIT.as_secs_f64())).await?;
             if applied != Some(0) {
-                log::warn!("promoting before the relay log ({received}) was applied: waited {APPLY_WAIT_SECS} s");
+                return Err(mysql_async::Error::Other(
+                    format!("the relay log up to {received} was not applied within {APPLY_WAIT:?}; not promoting")
+                        .into(),
+                ));
             }
         }
         conn.query_drop("STOP SLAVE").await?;
@@ -31,10 +39,23 @@ pub async fn promote(conn: &mut Conn) -> Result<(), mysql_async::Error> {
     Ok(())
 }
 
-/// Makes the node read-only and stops it waiting for semi-sync acks (only a
-/// master may have that switch on: on a replica it stalls the applier).
+/// Makes the node read-only, disconnects its clients, then stops it waiting
+/// for semi-sync acks (only a master may have that switch on: on a replica it
+/// stalls the applier). The order matters: a commit still waiting for an ack
+/// on a fenced node must reach its client as an error, never as an OK that
+/// the rejoin would later discard.
 pub async fn fence(conn: &mut Conn) -> Result<(), mysql_async::Error> {
     conn.query_drop("SET GLOBAL read_only = 1").await?;
+    let sessions: Vec<u64> = conn
+        .query(
+            "SELECT ID FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() \
+             AND USER NOT IN ('system user', 'event_scheduler')",
+        )
+        .await?;
+    for id in sessions {
+        // A session may end on its own meanwhile (error 1094): fine.
+        let _ = conn.query_drop(format!("KILL CONNECTION {id}")).await;
+    }
     conn.query_drop("SET GLOBAL rpl_semi_sync_master_enabled = OFF").await
 }
 

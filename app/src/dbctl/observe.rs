@@ -24,6 +24,10 @@ pub async fn observe(conn: &mut Conn) -> Result<Observed, mysql_async::Error> {
             seen.source = Some(format!("{host}:{port}"));
         }
         seen.io_running = text(&row, "Slave_IO_Running").as_deref() == Some("Yes");
+        let errno = text(&row, "Last_IO_Errno").unwrap_or_default();
+        if !errno.is_empty() && errno != "0" {
+            seen.io_error = Some(format!("{errno}: {}", text(&row, "Last_IO_Error").unwrap_or_default()));
+        }
         let received = position_seq(&text(&row, "Gtid_IO_Pos").unwrap_or_default());
         seen.position = seen.position.max(received);
     }

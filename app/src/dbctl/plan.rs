@@ -12,6 +12,9 @@ pub struct Observed {
     /// received or applied (`Gtid_IO_Pos`, `@@gtid_current_pos`).
     pub position: u64,
     pub semi_sync_master: bool,
+    /// The replication IO error (`Last_IO_Errno: Last_IO_Error`), if any: a
+    /// node that diverged (1236) cannot rejoin and needs an operator.
+    pub io_error: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,6 +27,10 @@ pub enum Action {
     Rejoin { node: usize, master: usize },
     /// Turn the master's semi-sync wait on or off.
     SemiSync { node: usize, on: bool },
+    /// No promotion: the best candidate is `behind` transactions behind the
+    /// last master, which had no replica attached (so its writes were
+    /// acknowledged asynchronously and exist nowhere else). Emitted once.
+    Hold { candidate: usize, behind: u64 },
 }
 
 /// Minimum spacing of rejoin attempts on one node, so a node that cannot
@@ -37,6 +44,12 @@ pub struct Planner {
     allowed_misses: u32,
     last_rejoin: Vec<Option<u64>>,
     semi_sync: bool,
+    /// The master's last observed position, and whether it then ran with no
+    /// replica attached: a replica behind an unattached master lacks writes
+    /// that clients saw acknowledged.
+    master_position: u64,
+    master_alone: bool,
+    holding: bool,
 }
 
 impl Planner {
@@ -47,6 +60,9 @@ impl Planner {
             allowed_misses: allowed_misses.max(1),
             last_rejoin: vec![None; nodes],
             semi_sync,
+            master_position: 0,
+            master_alone: false,
+            holding: false,
         }
     }
 
@@ -73,6 +89,15 @@ impl Planner {
                 .filter(|&i| seen[i].reachable)
                 .max_by_key(|&i| (seen[i].position, writable(i), usize::MAX - i));
             if let Some(node) = candidate {
+                if self.master_alone && seen[node].position < self.master_position {
+                    if !self.holding {
+                        self.holding = true;
+                        actions
+                            .push(Action::Hold { candidate: node, behind: self.master_position - seen[node].position });
+                    }
+                    return actions;
+                }
+                self.holding = false;
                 actions.push(Action::Promote { node });
                 self.master = Some(node);
                 self.misses = 0;
@@ -100,6 +125,9 @@ impl Planner {
         let attached = (0..seen.len()).any(|i| {
             i != master && seen[i].reachable && seen[i].io_running && seen[i].source.as_deref() == Some(&addrs[master])
         });
+        self.master_position = seen[master].position;
+        self.master_alone = !attached;
+        self.holding = false;
         let want = self.semi_sync && attached;
         if want != seen[master].semi_sync_master {
             actions.push(Action::SemiSync { node: master, on: want });
@@ -215,6 +243,22 @@ mod tests {
         p.step(&[a.clone(), b.clone()], &addrs(), 0);
         let actions = p.step(&[a, b], &addrs(), 100);
         assert_eq!(actions, vec![Action::Promote { node: 1 }, Action::Rejoin { node: 0, master: 1 }]);
+    }
+
+    #[test]
+    fn a_replica_behind_a_master_that_ran_alone_is_not_promoted() {
+        let mut p = Planner::new(2, 1, true);
+        let mut alone = master(20);
+        alone.semi_sync_master = false;
+        let stale = Observed { reachable: true, read_only: true, position: 15, ..Observed::default() };
+        let detached = Observed { reachable: false, ..Observed::default() };
+        p.step(&[alone, detached], &addrs(), 0);
+        let actions = p.step(&[down(), stale.clone()], &addrs(), 100);
+        assert_eq!(actions, vec![Action::Hold { candidate: 1, behind: 5 }]);
+        assert_eq!(p.step(&[down(), stale], &addrs(), 200), vec![], "said once");
+        let mut caught_up = Observed { reachable: true, read_only: true, position: 20, ..Observed::default() };
+        caught_up.source = None;
+        assert_eq!(p.step(&[down(), caught_up], &addrs(), 300), vec![Action::Promote { node: 1 }]);
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub struct Controller {
     conns: Vec<Option<Conn>>,
     planner: Planner,
     started: Instant,
+    io_errors: Vec<Option<String>>,
 }
 
 impl Controller {
@@ -27,7 +28,8 @@ impl Controller {
         let addrs = opts.iter().map(|o| format!("{}:{}", o.ip_or_hostname(), o.tcp_port())).collect();
         let planner = Planner::new(opts.len(), config.misses, config.semi_sync);
         let conns = opts.iter().map(|_| None).collect();
-        Ok(Controller { config, opts, addrs, conns, planner, started: Instant::now() })
+        let io_errors = vec![None; opts.len()];
+        Ok(Controller { config, opts, addrs, conns, planner, started: Instant::now(), io_errors })
     }
 
     pub fn addrs(&self) -> &[String] {
@@ -62,6 +64,17 @@ impl Controller {
     /// One round; returns the actions it took.
     pub async fn round(&mut self) -> Vec<Action> {
         let seen = self.observe_all().await;
+        for (i, s) in seen.iter().enumerate() {
+            if s.reachable && s.io_error != self.io_errors[i] {
+                match &s.io_error {
+                    Some(e) => {
+                        log::error!("{} cannot replicate ({e}); a diverged node needs an operator", self.addrs[i])
+                    }
+                    None => log::info!("{} replication error cleared", self.addrs[i]),
+                }
+                self.io_errors[i] = s.io_error.clone();
+            }
+        }
         let now_ms = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
         let before = self.planner.master;
         let actions = self.planner.step(&seen, &self.addrs, now_ms);
@@ -71,10 +84,21 @@ impl Controller {
             }
         }
         for action in &actions {
+            if let Action::Hold { candidate, behind } = action {
+                log::error!(
+                    "not promoting {}: it is {behind} transactions behind the last master, which ran without a \
+                     replica (async); promote by hand once the old master's data is recovered or written off",
+                    self.addrs[*candidate]
+                );
+                continue;
+            }
             if let Err(e) = self.act(action).await {
                 log::error!("{action:?} failed: {e}");
                 if matches!(action, Action::Promote { .. }) {
+                    // Rejoining others to a node that is not writable would
+                    // throw away their relay logs for nothing.
                     self.planner.forget_master();
+                    break;
                 }
             }
         }
@@ -85,6 +109,13 @@ impl Controller {
         let node = match action {
             Action::Promote { node } | Action::Fence { node } | Action::Rejoin { node, .. } => *node,
             Action::SemiSync { node, .. } => *node,
+            Action::Hold { .. } => return Ok(()),
+        };
+        // Every action is bounded: a node that freezes mid-action must not
+        // stop the controller. A promotion may wait for the relay log.
+        let limit = match action {
+            Action::Promote { .. } => act::APPLY_WAIT + self.config.timeout * 4,
+            _ => self.config.timeout * 4,
         };
         let addr = self.addrs[node].clone();
         let started = Instant::now();
@@ -92,14 +123,27 @@ impl Controller {
             Some(conn) => conn,
             None => return Err(format!("no connection to {addr}")),
         };
-        let result = match action {
-            Action::Promote { .. } => act::promote(conn).await,
-            Action::Fence { .. } => act::fence(conn).await,
-            Action::SemiSync { on, .. } => act::semi_sync(conn, *on).await,
+        let master_addr = match action {
             Action::Rejoin { master, .. } => {
-                let (host, port) = (self.opts[*master].ip_or_hostname().to_string(), self.opts[*master].tcp_port());
-                act::rejoin(conn, &host, port, &self.config.repl_user, &self.config.repl_password).await
+                Some((self.opts[*master].ip_or_hostname().to_string(), self.opts[*master].tcp_port()))
             }
+            _ => None,
+        };
+        let (user, password) = (self.config.repl_user.clone(), self.config.repl_password.clone());
+        let work = async {
+            match action {
+                Action::Promote { .. } => act::promote(conn).await,
+                Action::Fence { .. } => act::fence(conn).await,
+                Action::SemiSync { on, .. } => act::semi_sync(conn, *on).await,
+                Action::Rejoin { .. } | Action::Hold { .. } => match &master_addr {
+                    Some((host, port)) => act::rejoin(conn, host, *port, &user, &password).await,
+                    None => Ok(()),
+                },
+            }
+        };
+        let result = match timeout(limit, work).await {
+            Ok(result) => result.map_err(|e| e.to_string()),
+            Err(_) => Err(format!("timed out after {limit:?}")),
         };
         match result {
             Ok(()) => {
@@ -111,6 +155,7 @@ impl Controller {
                     Action::SemiSync { on, .. } => {
                         log::info!("semi-sync on master {addr}: {}", if *on { "on" } else { "off" })
                     }
+                    Action::Hold { .. } => {}
                 }
                 Ok(())
             }

@@ -22,7 +22,7 @@ const RECENT: u32 = 10;
 
 pub async fn index(State(state): State<SharedState>, q: QueryResult, headers: HeaderMap) -> Result<Response, ApiError> {
     let q: ListQuery = query(q)?;
-    let after = requested_gtid(&headers, q.after_gtid.as_deref())?;
+    let after = requested_gtid(&headers, q.after_gtid.as_deref(), state.db.flavor())?;
     let page = Page { limit: RECENT, after: None };
     let request = ReadRequest {
         family: Family::Property,

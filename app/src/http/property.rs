@@ -8,7 +8,7 @@ use super::respond::written;
 use super::{path_id, query, PathId, QueryResult};
 use crate::cache::keys::list_field;
 use crate::cache::Family;
-use crate::db::property_sql;
+use crate::db::{property_sql, DbError};
 use crate::model::property::{Property, PropertyInput};
 use crate::state::SharedState;
 use axum::extract::rejection::BytesRejection;
@@ -22,7 +22,7 @@ const MISSING: &str = "no such property";
 pub async fn list(State(state): State<SharedState>, q: QueryResult, headers: HeaderMap) -> Result<Response, ApiError> {
     let q: ListQuery = query(q)?;
     let page = q.page()?;
-    let after = requested_gtid(&headers, q.after_gtid.as_deref())?;
+    let after = requested_gtid(&headers, q.after_gtid.as_deref(), state.db.flavor())?;
     let request = ReadRequest {
         family: Family::Property,
         slot: Slot::List(list_field(page.after, page.limit)),
@@ -49,7 +49,7 @@ pub async fn get(
 ) -> Result<Response, ApiError> {
     let id = parse_id(&path_id(id)?)?;
     let q = query(q)?;
-    let after = requested_gtid(&headers, q.after_gtid.as_deref())?;
+    let after = requested_gtid(&headers, q.after_gtid.as_deref(), state.db.flavor())?;
     let request = ReadRequest {
         family: Family::Property,
         slot: Slot::Item(id),
@@ -70,7 +70,11 @@ pub async fn create(
             let fields = &fields;
             on_conn!(|conn| property_sql::insert(&mut conn, fields))
         })
-        .await?;
+        .await;
+    let done = match done {
+        Ok(done) => done,
+        Err(e) => return Err(after_failed_write(&state, (Family::Property, None, e)).await),
+    };
     let property = Property { id: done.value, fields };
     state.cache.invalidate(Family::Property, Some(property.id), done.gtid.as_ref()).await;
     let mut response = written(StatusCode::CREATED, to_json(&property)?, node(&state, done.node), done.gtid.as_ref());
@@ -93,7 +97,11 @@ pub async fn replace(
             let fields = &fields;
             on_conn!(|conn| property_sql::update(&mut conn, id, fields))
         })
-        .await?;
+        .await;
+    let done = match done {
+        Ok(done) => done,
+        Err(e) => return Err(after_failed_write(&state, (Family::Property, Some(id), e)).await),
+    };
     if !done.value {
         return Err(ApiError::NotFound(MISSING));
     }
@@ -104,7 +112,10 @@ pub async fn replace(
 
 pub async fn remove(State(state): State<SharedState>, id: PathId) -> Result<Response, ApiError> {
     let id = parse_id(&path_id(id)?)?;
-    let done = state.db.write(on_conn!(|conn| property_sql::delete(&mut conn, id))).await?;
+    let done = match state.db.write(on_conn!(|conn| property_sql::delete(&mut conn, id))).await {
+        Ok(done) => done,
+        Err(e) => return Err(after_failed_write(&state, (Family::Property, Some(id), e)).await),
+    };
     if !done.value {
         return Err(ApiError::NotFound(MISSING));
     }
@@ -112,6 +123,19 @@ pub async fn remove(State(state): State<SharedState>, id: PathId) -> Result<Resp
     let mut response = written(StatusCode::NO_CONTENT, "", node(&state, done.node), done.gtid.as_ref());
     response.headers_mut().remove(header::CONTENT_TYPE);
     Ok(response.into_response())
+}
+
+/// A write that failed after reaching the master may still have committed
+/// (a timeout, a connection lost mid-commit): the cache is told anyway, so it
+/// cannot go on serving what the write may have replaced.
+pub(super) async fn after_failed_write(
+    state: &SharedState,
+    (family, id, error): (Family, Option<u64>, DbError),
+) -> ApiError {
+    if matches!(error, DbError::Unavailable { .. } | DbError::Internal { .. }) {
+        state.cache.invalidate(family, id, None).await;
+    }
+    error.into()
 }
 
 pub(super) fn node(state: &SharedState, index: usize) -> HeaderValue {

@@ -82,7 +82,10 @@ where
         Lookup::Bypass => None,
     };
     let (wait_for, may_fill) = match &ticket {
-        Some(ticket) => freshness(request.after, ticket.floor()),
+        Some(ticket) => {
+            let (wait_for, may_fill) = freshness(request.after, ticket.floor());
+            (wait_for, may_fill && !ticket.is_opaque())
+        }
         None => (request.after.cloned(), false),
     };
     let read = state.db.read(wait_for.as_ref(), op).await?;

@@ -1,6 +1,7 @@
 //! Reading what a client sent: ids, GTIDs, JSON bodies, cache directives.
 
 use super::error::ApiError;
+use crate::db::topology::Flavor;
 use crate::db::Gtid;
 use axum::extract::rejection::BytesRejection;
 use bytes::Bytes;
@@ -19,14 +20,20 @@ pub fn parse_id(text: &str) -> Result<u64, ApiError> {
 }
 
 /// The GTID a read must reflect: the `X-After-Gtid` header, else `?after_gtid=`.
-pub fn requested_gtid(headers: &HeaderMap, query: Option<&str>) -> Result<Option<Gtid>, ApiError> {
+/// `flavor` is the cluster's: a MySQL GTID set sent to MariaDB is a 400.
+pub fn requested_gtid(headers: &HeaderMap, query: Option<&str>, flavor: Flavor) -> Result<Option<Gtid>, ApiError> {
     let text = match headers.get(AFTER_GTID_HEADER) {
         Some(value) => Some(value.to_str().map_err(|_| ApiError::BadRequest("X-After-Gtid must be ASCII".into()))?),
         None => query,
     };
     match text.map(str::trim).filter(|t| !t.is_empty()) {
         None => Ok(None),
-        Some(t) => Gtid::parse(t).map(Some).map_err(ApiError::BadRequest),
+        Some(t) => match Gtid::parse(t).map_err(ApiError::BadRequest)? {
+            Gtid::Mysql(_) if flavor == Flavor::MariaDb => {
+                Err(ApiError::BadRequest(format!("{t:?} is not a MariaDB GTID (domain-server-seq, e.g. 0-1-42)")))
+            }
+            gtid => Ok(Some(gtid)),
+        },
     }
 }
 
@@ -69,11 +76,19 @@ mod tests {
     #[test]
     fn the_header_gtid_wins_over_the_query() {
         let mut headers = HeaderMap::new();
-        assert_eq!(requested_gtid(&headers, Some("0-1-5")).ok().flatten(), Gtid::parse("0-1-5").ok());
+        let maria = Flavor::MariaDb;
+        assert_eq!(requested_gtid(&headers, Some("0-1-5"), maria).ok().flatten(), Gtid::parse("0-1-5").ok());
         headers.insert(AFTER_GTID_HEADER, HeaderValue::from_static("0-1-9"));
-        assert_eq!(requested_gtid(&headers, Some("0-1-5")).ok().flatten(), Gtid::parse("0-1-9").ok());
+        assert_eq!(requested_gtid(&headers, Some("0-1-5"), maria).ok().flatten(), Gtid::parse("0-1-9").ok());
         headers.insert(AFTER_GTID_HEADER, HeaderValue::from_static("junk"));
-        assert!(requested_gtid(&headers, None).is_err());
+        assert!(requested_gtid(&headers, None, maria).is_err());
+    }
+
+    #[test]
+    fn a_mysql_gtid_set_is_refused_by_a_mariadb_cluster() {
+        let headers = HeaderMap::new();
+        assert!(requested_gtid(&headers, Some("a:1"), Flavor::MariaDb).is_err());
+        assert!(requested_gtid(&headers, Some("a:1"), Flavor::MySql).is_ok());
     }
 
     #[test]

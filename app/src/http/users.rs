@@ -2,7 +2,7 @@
 
 use super::error::ApiError;
 use super::list::{ListQuery, Listing};
-use super::property::{node, to_json};
+use super::property::{after_failed_write, node, to_json};
 use super::read_through::{read_through, ReadRequest, Slot};
 use super::request::{parse_id, parse_json, requested_gtid, wants_bypass};
 use super::respond::written;
@@ -23,7 +23,7 @@ const MISSING: &str = "no such user";
 pub async fn list(State(state): State<SharedState>, q: QueryResult, headers: HeaderMap) -> Result<Response, ApiError> {
     let q: ListQuery = query(q)?;
     let page = q.page()?;
-    let after = requested_gtid(&headers, q.after_gtid.as_deref())?;
+    let after = requested_gtid(&headers, q.after_gtid.as_deref(), state.db.flavor())?;
     let request = ReadRequest {
         family: Family::User,
         slot: Slot::List(list_field(page.after, page.limit)),
@@ -50,7 +50,7 @@ pub async fn get(
 ) -> Result<Response, ApiError> {
     let id = parse_id(&path_id(id)?)?;
     let q = query(q)?;
-    let after = requested_gtid(&headers, q.after_gtid.as_deref())?;
+    let after = requested_gtid(&headers, q.after_gtid.as_deref(), state.db.flavor())?;
     let request = ReadRequest {
         family: Family::User,
         slot: Slot::Item(id),
@@ -74,7 +74,8 @@ pub async fn create(
         .await
     {
         Err(DbError::Duplicate) => return Err(ApiError::Conflict("a user with this email already exists")),
-        other => other?,
+        Err(e) => return Err(after_failed_write(&state, (Family::User, None, e)).await),
+        Ok(done) => done,
     };
     let user = User { id: done.value, email: new_user.email, is_active: new_user.is_active };
     state.cache.invalidate(Family::User, Some(user.id), done.gtid.as_ref()).await;
