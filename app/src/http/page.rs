@@ -3,11 +3,9 @@
 //! No external assets; every stored value is HTML-escaped.
 
 use super::error::ApiError;
-use super::list::{ListQuery, Listing, Page};
-use super::read_through::{answer, ReadRequest, Slot};
-use super::request::{requested_gtid, wants_bypass};
+use super::list::{ListQuery, Listing};
+use super::read_through::{answer, ReadRequest};
 use super::{query, QueryResult};
-use crate::cache::keys::list_field;
 use crate::cache::Family;
 use crate::db::property_sql;
 use crate::model::property::Property;
@@ -22,14 +20,8 @@ const RECENT: u32 = 10;
 
 pub async fn index(State(state): State<SharedState>, q: QueryResult, headers: HeaderMap) -> Result<Response, ApiError> {
     let q: ListQuery = query(q)?;
-    let after = requested_gtid(&headers, q.after_gtid.as_deref(), state.db.flavor())?;
-    let page = Page { limit: RECENT, after: None };
-    let request = ReadRequest {
-        family: Family::Property,
-        slot: Slot::List(list_field(None, RECENT)),
-        after: after.as_ref(),
-        bypass: wants_bypass(&headers),
-    };
+    let recent = ListQuery { limit: Some(RECENT.to_string()), after: None, after_gtid: q.after_gtid };
+    let (request, page) = ReadRequest::page(&state, Family::Property, &recent, &headers)?;
     let read = answer(
         &state,
         request,

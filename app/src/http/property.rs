@@ -1,12 +1,11 @@
 //! `/api/property`: list, get, create, replace, delete.
 
 use super::error::ApiError;
-use super::list::{ListQuery, Listing};
-use super::read_through::{read_through, ReadRequest, Slot};
-use super::request::{parse_id, parse_json, requested_gtid, wants_bypass};
+use super::list::Listing;
+use super::read_through::{read_through, ReadRequest};
+use super::request::{parse_id, parse_json};
 use super::respond::written;
 use super::{path_id, query, PathId, QueryResult};
-use crate::cache::keys::list_field;
 use crate::cache::Family;
 use crate::db::{property_sql, DbError};
 use crate::model::property::{Property, PropertyInput};
@@ -20,25 +19,12 @@ use http::{header, HeaderMap, HeaderValue, StatusCode};
 const MISSING: &str = "no such property";
 
 pub async fn list(State(state): State<SharedState>, q: QueryResult, headers: HeaderMap) -> Result<Response, ApiError> {
-    let q: ListQuery = query(q)?;
-    let page = q.page()?;
-    let after = requested_gtid(&headers, q.after_gtid.as_deref(), state.db.flavor())?;
-    let request = ReadRequest {
-        family: Family::Property,
-        slot: Slot::List(list_field(page.after, page.limit)),
-        after: after.as_ref(),
-        bypass: wants_bypass(&headers),
-    };
-    read_through(
-        &state,
-        request,
-        MISSING,
-        on_conn!(|conn| async {
-            let items = property_sql::list(&mut conn, page.after, page.limit).await?;
-            Ok(Some(Listing::new(items, page, |p: &Property| p.id)))
-        }),
-    )
-    .await
+    let (request, page) = ReadRequest::page(&state, Family::Property, &query(q)?, &headers)?;
+    let op = on_conn!(|conn| async {
+        let items = property_sql::list(&mut conn, page.after, page.limit).await?;
+        Ok(Some(Listing::new(items, page, |p: &Property| p.id)))
+    });
+    read_through(&state, request, MISSING, op).await
 }
 
 pub async fn get(
@@ -48,14 +34,7 @@ pub async fn get(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let id = parse_id(&path_id(id)?)?;
-    let q = query(q)?;
-    let after = requested_gtid(&headers, q.after_gtid.as_deref(), state.db.flavor())?;
-    let request = ReadRequest {
-        family: Family::Property,
-        slot: Slot::Item(id),
-        after: after.as_ref(),
-        bypass: wants_bypass(&headers),
-    };
+    let request = ReadRequest::item(&state, Family::Property, id, &query(q)?, &headers)?;
     read_through(&state, request, MISSING, on_conn!(|conn| property_sql::get(&mut conn, id))).await
 }
 

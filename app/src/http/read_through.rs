@@ -2,11 +2,14 @@
 //! least as fresh as the cache's floor (and the client's GTID), fill, answer.
 
 use super::error::ApiError;
+use super::list::{ListQuery, Page};
+use super::request::{requested_gtid, wants_bypass};
 use super::respond::{data, CacheUse, NO_DB_NODE};
+use crate::cache::keys::list_field;
 use crate::cache::{freshness, Family, Lookup, Ticket};
 use crate::db::Gtid;
 use crate::state::AppState;
-use http::StatusCode;
+use http::{HeaderMap, StatusCode};
 use mysql_async::Conn;
 use serde::Serialize;
 use std::future::Future;
@@ -19,13 +22,42 @@ pub enum Slot {
 }
 
 /// How the read wants the cache used.
-pub struct ReadRequest<'a> {
+pub struct ReadRequest {
     pub family: Family,
     pub slot: Slot,
     /// The GTID the client presented (read-your-writes).
-    pub after: Option<&'a Gtid>,
+    pub after: Option<Gtid>,
     /// `Cache-Control: no-cache`.
     pub bypass: bool,
+}
+
+impl ReadRequest {
+    /// A GET of one item: the GTID and cache directives from the request.
+    pub fn item(
+        state: &AppState,
+        family: Family,
+        id: u64,
+        q: &ListQuery,
+        headers: &HeaderMap,
+    ) -> Result<Self, ApiError> {
+        ReadRequest::new(state, family, Slot::Item(id), q, headers)
+    }
+
+    /// A GET of one list page, and the page it asks for.
+    pub fn page(
+        state: &AppState,
+        family: Family,
+        q: &ListQuery,
+        headers: &HeaderMap,
+    ) -> Result<(Self, Page), ApiError> {
+        let page = q.page()?;
+        Ok((ReadRequest::new(state, family, Slot::List(list_field(page.after, page.limit)), q, headers)?, page))
+    }
+
+    fn new(state: &AppState, family: Family, slot: Slot, q: &ListQuery, headers: &HeaderMap) -> Result<Self, ApiError> {
+        let after = requested_gtid(headers, q.after_gtid.as_deref(), state.db.flavor())?;
+        Ok(ReadRequest { family, slot, after, bypass: wants_bypass(headers) })
+    }
 }
 
 /// A read's answer before it becomes a response: the page renders it too.
@@ -38,7 +70,7 @@ pub struct Answer {
 /// Serves `request`; `op` returns `None` for a missing item (404 `missing`).
 pub async fn read_through<T: Serialize, F>(
     state: &AppState,
-    request: ReadRequest<'_>,
+    request: ReadRequest,
     missing: &'static str,
     op: impl Fn(Conn) -> F,
 ) -> Result<axum::response::Response, ApiError>
@@ -51,7 +83,7 @@ where
 
 pub async fn answer<T: Serialize, F>(
     state: &AppState,
-    request: ReadRequest<'_>,
+    request: ReadRequest,
     missing: &'static str,
     op: impl Fn(Conn) -> F,
 ) -> Result<Answer, ApiError>
@@ -69,7 +101,7 @@ where
     };
     let ticket: Option<Ticket> = match lookup {
         Lookup::Hit { body, ticket } => {
-            let fresh_enough = match request.after {
+            let fresh_enough = match &request.after {
                 None => true,
                 Some(after) => ticket.floor().is_some_and(|floor| floor.covers(after)),
             };
@@ -83,10 +115,10 @@ where
     };
     let (wait_for, may_fill) = match &ticket {
         Some(ticket) => {
-            let (wait_for, may_fill) = freshness(request.after, ticket.floor());
+            let (wait_for, may_fill) = freshness(request.after.as_ref(), ticket.floor());
             (wait_for, may_fill && !ticket.is_opaque())
         }
-        None => (request.after.cloned(), false),
+        None => (request.after.clone(), false),
     };
     let read = state.db.read(wait_for.as_ref(), op).await?;
     let value = read.value.ok_or(ApiError::NotFound(missing))?;
