@@ -1,6 +1,5 @@
 //! Asks one node what it is: writable or not, replicating or not, how far behind.
 
-use super::gtid::position_seq;
 use super::topology::{Flavor, NodeStatus, ReplicaStatus};
 use mysql_async::prelude::Queryable;
 use mysql_async::{from_value_opt, Conn, Row};
@@ -13,18 +12,10 @@ pub async fn probe(conn: &mut Conn) -> Result<NodeStatus, mysql_async::Error> {
     let flavor = Flavor::from_version(version.as_deref().unwrap_or_default());
     let read_only: Option<i64> = conn.query_first("SELECT @@global.read_only").await?;
     let replica_row: Option<Row> = conn.query_first(flavor.replica_status_sql()).await?;
-    let binlog_seq = match flavor {
-        Flavor::MariaDb => {
-            let pos: Option<String> = conn.query_first("SELECT @@global.gtid_binlog_pos").await?;
-            position_seq(pos.as_deref().unwrap_or_default())
-        }
-        Flavor::MySql => 0,
-    };
     Ok(NodeStatus {
         reachable: true,
         read_only: read_only.unwrap_or(1) != 0,
         replica: replica_row.as_ref().map(replica_status),
-        binlog_seq,
         error: None,
         flavor,
     })
@@ -41,7 +32,8 @@ pub fn replica_status(row: &Row) -> ReplicaStatus {
     }
 }
 
-fn column_text(row: &Row, names: &[&str]) -> Option<String> {
+/// The first of `names` that the row has, as text (`None` for NULL or absent).
+pub fn column_text(row: &Row, names: &[&str]) -> Option<String> {
     let columns = row.columns_ref();
     let index = columns.iter().position(|c| names.iter().any(|n| c.name_str() == *n))?;
     let value = row.as_ref(index)?.clone();

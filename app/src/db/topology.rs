@@ -13,8 +13,6 @@ pub struct NodeStatus {
     pub read_only: bool,
     /// `None` when the node replicates from nobody.
     pub replica: Option<ReplicaStatus>,
-    /// Highest domain-0 sequence number in `@@gtid_binlog_pos` (0 if unknown).
-    pub binlog_seq: u64,
     /// Why it is unreachable, for `/readyz` and the logs.
     pub error: Option<String>,
     pub flavor: Flavor,
@@ -123,8 +121,8 @@ impl Roles {
 mod tests {
     use super::*;
 
-    fn master(seq: u64) -> NodeStatus {
-        NodeStatus { reachable: true, read_only: false, binlog_seq: seq, ..NodeStatus::default() }
+    fn master() -> NodeStatus {
+        NodeStatus { reachable: true, read_only: false, ..NodeStatus::default() }
     }
     fn replica(io: bool, sql: bool, lag: Option<u64>) -> NodeStatus {
         NodeStatus {
@@ -140,7 +138,7 @@ mod tests {
 
     #[test]
     fn the_writable_node_is_master_and_healthy_replicas_take_reads_in_turn() {
-        let roles = decide(vec![replica(true, true, Some(0)), master(5), replica(true, true, Some(1))], 5);
+        let roles = decide(vec![replica(true, true, Some(0)), master(), replica(true, true, Some(1))], 5);
         assert_eq!(roles.master, Some(1));
         assert_eq!(roles.replicas, vec![0, 2]);
         assert_eq!(roles.read_plan(0), Some(ReadPlan { first: 0, first_is_replica: true, second: Some(1) }));
@@ -150,7 +148,7 @@ mod tests {
     #[test]
     fn a_lagging_or_stopped_replica_sends_reads_to_the_master() {
         for r in [replica(true, true, Some(6)), replica(true, false, None), replica(false, false, None), down()] {
-            let roles = decide(vec![master(1), r.clone()], 5);
+            let roles = decide(vec![master(), r.clone()], 5);
             assert_eq!(roles.read_plan(0), Some(ReadPlan { first: 0, first_is_replica: false, second: None }), "{r:?}");
         }
     }
@@ -169,7 +167,7 @@ mod tests {
 
     #[test]
     fn with_two_writable_nodes_nobody_takes_writes_until_one_is_fenced() {
-        let roles = decide(vec![master(10), master(12)], 5);
+        let roles = decide(vec![master(), master()], 5);
         assert_eq!(roles.master, None);
         assert!(roles.split_brain);
         assert!(roles.replicas.is_empty(), "a writable node never serves as a replica");
@@ -180,7 +178,7 @@ mod tests {
     fn a_read_only_node_replicating_from_nobody_is_not_a_replica() {
         let mut lonely = replica(true, true, Some(0));
         lonely.replica = None;
-        let roles = decide(vec![master(1), lonely], 5);
+        let roles = decide(vec![master(), lonely], 5);
         assert!(roles.replicas.is_empty());
         assert_eq!(roles.last_resort, vec![1]);
     }

@@ -1,6 +1,6 @@
 //! The SQL behind each action (measured recipes in data-tier.md).
 
-use super::observe::text;
+use crate::db::probe::column_text;
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Row};
 
@@ -21,7 +21,7 @@ pub async fn promote(conn: &mut Conn) -> Result<(), mysql_async::Error> {
         // The applier may have been stopped by hand: it must finish the relay log.
         conn.query_drop("START SLAVE SQL_THREAD").await?;
         let status: Option<Row> = conn.query_first("SHOW SLAVE STATUS").await?;
-        let received = status.as_ref().and_then(|row| text(row, "Gtid_IO_Pos")).unwrap_or_default();
+        let received = status.as_ref().and_then(|row| column_text(row, &["Gtid_IO_Pos"])).unwrap_or_default();
         if !received.is_empty() {
             let applied: Option<i64> =
                 conn.exec_first("SELECT MASTER_GTID_WAIT(?, ?)", (received.as_str(), APPLY_WAIT.as_secs_f64())).await?;

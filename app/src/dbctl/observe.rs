@@ -2,8 +2,9 @@
 
 use super::plan::Observed;
 use crate::db::gtid::position_seq;
+use crate::db::probe::column_text;
 use mysql_async::prelude::Queryable;
-use mysql_async::{from_value_opt, Conn, Row};
+use mysql_async::{Conn, Row};
 
 pub async fn observe(conn: &mut Conn) -> Result<Observed, mysql_async::Error> {
     let read_only: Option<i64> = conn.query_first("SELECT @@global.read_only").await?;
@@ -18,24 +19,18 @@ pub async fn observe(conn: &mut Conn) -> Result<Observed, mysql_async::Error> {
         ..Observed::default()
     };
     if let Some(row) = row {
-        let host = text(&row, "Master_Host").unwrap_or_default();
-        let port = text(&row, "Master_Port").unwrap_or_default();
+        let host = column_text(&row, &["Master_Host"]).unwrap_or_default();
+        let port = column_text(&row, &["Master_Port"]).unwrap_or_default();
         if !host.is_empty() {
             seen.source = Some(format!("{host}:{port}"));
         }
-        seen.io_running = text(&row, "Slave_IO_Running").as_deref() == Some("Yes");
-        let errno = text(&row, "Last_IO_Errno").unwrap_or_default();
+        seen.io_running = column_text(&row, &["Slave_IO_Running"]).as_deref() == Some("Yes");
+        let errno = column_text(&row, &["Last_IO_Errno"]).unwrap_or_default();
         if !errno.is_empty() && errno != "0" {
-            seen.io_error = Some(format!("{errno}: {}", text(&row, "Last_IO_Error").unwrap_or_default()));
+            seen.io_error = Some(format!("{errno}: {}", column_text(&row, &["Last_IO_Error"]).unwrap_or_default()));
         }
-        let received = position_seq(&text(&row, "Gtid_IO_Pos").unwrap_or_default());
+        let received = position_seq(&column_text(&row, &["Gtid_IO_Pos"]).unwrap_or_default());
         seen.position = seen.position.max(received);
     }
     Ok(seen)
-}
-
-/// One column of a status row as text.
-pub fn text(row: &Row, name: &str) -> Option<String> {
-    let index = row.columns_ref().iter().position(|c| c.name_str() == name)?;
-    from_value_opt::<Option<String>>(row.as_ref(index)?.clone()).ok().flatten()
 }
