@@ -4,12 +4,24 @@
 //! - [`upstream`]: nginx's balancers and passive health, pure and tested.
 //! - [`health`]: active health checks, off the request path.
 //! - [`proxy`]: the Pingora `ProxyHttp` implementation.
-//! - [`runtime`]: the live state built from a config (seam for reload/status).
+//! - [`runtime`]: the state built from one config (groups, peers, counters).
+//! - [`live`]: the process's current runtime, reloads and runtime API changes.
+//! - [`stats`]: per-server and per-listener counters, latency histograms.
+//! - [`access_log`]: one line per request, written off the request path.
+//! - [`admin`]: the admin listener: status page, JSON, metrics, runtime API.
+//! - [`control`]: pid file and SIGHUP.
 //! - [`server`]: assembles the Pingora server from a config.
 
+pub mod access_log;
+pub mod admin;
 pub mod config;
+pub mod control;
 pub mod health;
+pub mod live;
 pub mod proxy;
 pub mod runtime;
 pub mod server;
+pub mod signal_reload;
+pub mod stats;
+pub mod timefmt;
 pub mod upstream;

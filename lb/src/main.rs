@@ -1,8 +1,10 @@
-//! `tandem`: run the proxy (`tandem -c lb.yaml`) or check a config
-//! (`tandem check -c lb.yaml`, like `nginx -t`).
+//! `tandem`: run the proxy (`tandem -c lb.yaml`), check a config
+//! (`tandem check -c lb.yaml`, like `nginx -t`), or make the running
+//! process reload it (`tandem reload -c lb.yaml`, like `nginx -s reload`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 
@@ -13,6 +15,11 @@ struct Cli {
     #[arg(short, long, global = true, value_name = "FILE")]
     config: Option<PathBuf>,
 
+    /// Graceful upgrade: take the listening sockets over from the running
+    /// tandem (send it SIGQUIT within 15 s; see README, Graceful upgrade).
+    #[arg(short, long)]
+    upgrade: bool,
+
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -21,16 +28,19 @@ struct Cli {
 enum Command {
     /// Validate the config and exit: 0 if valid, 1 with every error otherwise.
     Check,
+    /// Validate the config, then make the running tandem (pid_file) re-read
+    /// it with SIGHUP and print the outcome it reports.
+    Reload,
 }
 
 fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
-    let Cli { config, command } = Cli::parse();
+    let Cli { config, upgrade, command } = Cli::parse();
     let Some(path) = config else {
         eprintln!("tandem: no config given; use --config FILE (see --help)");
         return ExitCode::from(2);
     };
-    let config = match tandem::config::load_file(&path) {
+    let (config, digest) = match tandem::config::load_file_with_digest(&path) {
         Ok(c) => c,
         Err(errors) => {
             eprintln!("{errors}");
@@ -43,18 +53,24 @@ fn main() -> ExitCode {
             println!("tandem: configuration file {} test is successful", path.display());
             ExitCode::SUCCESS
         }
-        None => run(&config),
+        Some(Command::Reload) => tandem::signal_reload::run(&path, &config),
+        None => run(&path, config, digest, upgrade),
     }
 }
 
-fn run(config: &tandem::config::Config) -> ExitCode {
-    match tandem::server::build(config) {
-        Ok((server, _runtime)) => {
-            log::info!(
-                "tandem {} listening on {}",
-                env!("CARGO_PKG_VERSION"),
-                config.listen.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(", ")
-            );
+fn run(path: &std::path::Path, config: tandem::config::Config, digest: u32, upgrade: bool) -> ExitCode {
+    let listen = config.listen.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(", ");
+    let admin = config.admin.listen;
+    let live = match tandem::live::Live::new(path, config, digest) {
+        Ok(live) => Arc::new(live),
+        Err(errors) => {
+            eprintln!("{errors}");
+            return ExitCode::from(1);
+        }
+    };
+    match tandem::server::build(live, upgrade) {
+        Ok(server) => {
+            log::info!("tandem {} listening on {listen}, admin on http://{admin}/", env!("CARGO_PKG_VERSION"));
             server.run_forever()
         }
         Err(e) => {

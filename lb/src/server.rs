@@ -1,48 +1,64 @@
-//! Builds the Pingora server from a validated config: the proxy service on
-//! every `listen` address and, when any group has active checks, the health
-//! checker as a background service.
+//! Builds the Pingora server from the live state: the proxy service on every
+//! `listen` address, the admin service, the health checker and the control
+//! service (pid file, SIGHUP).
 
 use std::sync::Arc;
 
 use pingora::proxy::http_proxy_service_with_name;
-use pingora::server::configuration::ServerConf;
+use pingora::server::configuration::{Opt, ServerConf};
 use pingora::server::Server;
 use pingora::services::background::background_service;
+use pingora::services::listening::Service;
 
-use crate::config::Config;
+use crate::admin::AdminApp;
+use crate::control::Control;
 use crate::health::HealthChecker;
+use crate::live::Live;
 use crate::proxy::TandemProxy;
-use crate::runtime::Runtime;
 
 /// Pingora's own retry ceiling is 16; tandem's tries are bounded by the
 /// group (nginx's rule), so the ceiling only has to be out of the way.
 const MAX_PINGORA_RETRIES: usize = 1024;
 
-/// Assemble a ready-to-run server and return it with the runtime it serves
-/// (the runtime is the seam for status readers).
-pub fn build(config: &Config) -> pingora::Result<(Server, Arc<Runtime>)> {
-    let runtime = Arc::new(Runtime::build(config));
+/// How long a new process started with `--upgrade` waits for the old one to
+/// hand over its sockets (after `SIGQUIT`), in 1 s rounds. Pingora's default is 5.
+const UPGRADE_WAIT_ROUNDS: usize = 15;
+
+/// Assemble a ready-to-run server. With `upgrade`, take the listening
+/// sockets over from the running process (it must get `SIGQUIT` within
+/// [`UPGRADE_WAIT_ROUNDS`] seconds).
+pub fn build(live: Arc<Live>, upgrade: bool) -> pingora::Result<Server> {
+    let config = live.config();
     let conf = ServerConf {
         threads: config.threads,
+        // A graceful exit does not wait before draining; the drain itself is
+        // bounded by shutdown_grace. An upgrade adds Pingora's fixed 5 s in
+        // which both processes accept.
         grace_period_seconds: Some(0),
         graceful_shutdown_timeout_seconds: Some(config.shutdown_grace.as_secs().max(1)),
         max_retries: MAX_PINGORA_RETRIES,
         // Measured lower p99 without work stealing (shared/reference/pingora.md).
         work_stealing: false,
+        upgrade_sock: config.upgrade_sock.display().to_string(),
+        upgrade_sock_connect_accept_max_retries: Some(UPGRADE_WAIT_ROUNDS),
         ..ServerConf::default()
     };
-    let mut server = Server::new_with_opt_and_conf(None, conf);
+    let opt = Opt { upgrade, ..Opt::default() };
+    let mut server = Server::new_with_opt_and_conf(Some(opt), conf);
     server.bootstrap();
 
-    let mut proxy =
-        http_proxy_service_with_name(&server.configuration, TandemProxy::new(runtime.clone()), "tandem proxy");
+    let mut proxy = http_proxy_service_with_name(&server.configuration, TandemProxy::new(live.clone()), "tandem proxy");
     for addr in &config.listen {
         proxy.add_tcp(&addr.to_string());
     }
     server.add_service(proxy);
 
-    if config.upstreams.iter().any(|u| u.health_check.is_some()) {
-        server.add_service(background_service("health checks", HealthChecker::new(runtime.clone())));
-    }
-    Ok((server, runtime))
+    let mut admin = Service::new("tandem admin".to_string(), AdminApp::new(live.clone()));
+    admin.threads = Some(1);
+    admin.add_tcp(&config.admin.listen.to_string());
+    server.add_service(admin);
+
+    server.add_service(background_service("health checks", HealthChecker::new(live.clone())));
+    server.add_service(background_service("control", Control::new(live)));
+    Ok(server)
 }

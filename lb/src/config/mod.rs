@@ -13,6 +13,7 @@ mod error;
 mod health_check;
 mod locate;
 pub mod model;
+mod ops;
 mod raw;
 mod server;
 mod upstream;
@@ -28,9 +29,15 @@ use locate::LineIndex;
 
 /// Reads and checks a configuration file. Errors name the file as `path` was given.
 pub fn load_file(path: &Path) -> Result<Config, ConfigErrors> {
+    load_file_with_digest(path).map(|(config, _)| config)
+}
+
+/// [`load_file`], also returning the CRC-32 of the file's bytes: the
+/// "version" the status page shows, so an operator can tell which file runs.
+pub fn load_file_with_digest(path: &Path) -> Result<(Config, u32), ConfigErrors> {
     let file_name = path.display().to_string();
     match std::fs::read_to_string(path) {
-        Ok(text) => parse_str(&text, &file_name),
+        Ok(text) => parse_str(&text, &file_name).map(|config| (config, crc32fast::hash(text.as_bytes()))),
         Err(err) => Err(ConfigErrors(vec![ConfigError {
             path: String::new(),
             line: None,

@@ -5,7 +5,8 @@
 //! duration is a real [`Duration`] and every address is resolved. Code outside
 //! `config/` only ever sees these types.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// The whole validated configuration.
@@ -22,6 +23,94 @@ pub struct Config {
     pub upstreams: Vec<Upstream>,
     /// Routes, tried in file order; the first match wins.
     pub routes: Vec<Route>,
+    /// The admin listener (status page, metrics, runtime API).
+    pub admin: Admin,
+    /// One line per request, when configured. Default: off (the metrics carry
+    /// the same counts).
+    pub access_log: Option<AccessLog>,
+    /// Where the process writes its pid (`tandem reload` reads it).
+    /// Default `/run/tandem.pid`.
+    pub pid_file: PathBuf,
+    /// Pingora's socket for handing the listeners to a new process on a
+    /// graceful upgrade. Default `/run/tandem-upgrade.sock`.
+    pub upgrade_sock: PathBuf,
+}
+
+/// The admin listener.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Admin {
+    /// Default `127.0.0.1:9090`: loopback only.
+    pub listen: SocketAddr,
+    /// Bearer token for changing calls. Without one, changing calls are refused.
+    pub token: Option<Secret>,
+    /// Clients that may make changing calls. Default loopback (127.0.0.0/8, ::1).
+    pub allow: Vec<IpNet>,
+}
+
+/// A string that never shows in logs or debug output.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// An IP network (`10.0.0.0/8`); a single address has the full prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IpNet {
+    pub addr: IpAddr,
+    pub prefix: u8,
+}
+
+impl IpNet {
+    pub fn new(addr: IpAddr, prefix: u8) -> IpNet {
+        IpNet { addr, prefix }
+    }
+
+    /// True when `ip` is in this network. An IPv4-mapped IPv6 client
+    /// (`::ffff:127.0.0.1`) is compared as IPv4.
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
+            v4 => v4,
+        };
+        match (self.addr, ip) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
+                u32::from(net) & mask == u32::from(ip) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let mask = u128::MAX.checked_shl(128 - u32::from(self.prefix)).unwrap_or(0);
+                u128::from(net) & mask == u128::from(ip) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+/// Access log settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessLog {
+    /// Default text (combined-log-like).
+    pub format: LogFormat,
+    /// Default stderr.
+    pub target: LogTarget,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogTarget {
+    Stderr,
+    Stdout,
+    /// Appended to; reopened on every reload (for logrotate).
+    File(PathBuf),
 }
 
 /// One upstream group (nginx's `upstream NAME { ... }` plus the `proxy_*` settings).

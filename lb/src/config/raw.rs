@@ -21,6 +21,26 @@ pub(crate) struct RawConfig {
     pub shutdown_grace: Option<Scalar>,
     pub upstreams: Option<NamedMap<RawUpstream>>,
     pub routes: Option<Vec<RawRoute>>,
+    pub admin: Option<RawAdmin>,
+    pub access_log: Option<RawAccessLog>,
+    pub pid_file: Option<String>,
+    pub upgrade_sock: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "an admin mapping (listen, token, token_file, allow)")]
+pub(crate) struct RawAdmin {
+    pub listen: Option<String>,
+    pub token: Option<String>,
+    pub token_file: Option<String>,
+    pub allow: Option<StringList>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "an access_log mapping (format, path)")]
+pub(crate) struct RawAccessLog {
+    pub format: Option<String>,
+    pub path: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -10,6 +10,7 @@ use super::address::{is_hostname, parse_listen};
 use super::duration::parse_duration;
 use super::error::Report;
 use super::model::{Config, HostMatch, Route};
+use super::ops;
 use super::raw::{RawConfig, RawRoute, Scalar};
 use super::upstream::validate_upstream;
 
@@ -81,7 +82,18 @@ pub(crate) fn validate(raw: RawConfig, report: &mut Report<'_>) -> Config {
         }
     };
 
-    Config { listen, threads, shutdown_grace, upstreams, routes }
+    let admin = ops::admin(raw.admin, report);
+    if listen.contains(&admin.listen) {
+        report.error(
+            "admin.listen",
+            format!("{} is also in listen; give the admin listener its own address", admin.listen),
+        );
+    }
+    let access_log = ops::access_log(raw.access_log, report);
+    let pid_file = ops::path(raw.pid_file, "pid_file", ops::DEFAULT_PID_FILE, report);
+    let upgrade_sock = ops::path(raw.upgrade_sock, "upgrade_sock", ops::DEFAULT_UPGRADE_SOCK, report);
+
+    Config { listen, threads, shutdown_grace, upstreams, routes, admin, access_log, pid_file, upgrade_sock }
 }
 
 fn validate_routes(routes: Vec<RawRoute>, names: &[String], report: &mut Report<'_>) -> Vec<Route> {

@@ -1,5 +1,7 @@
 //! The background service that probes every server of every group with
-//! `health_check` and feeds the results to the group's state.
+//! `health_check` and feeds the results to the group's state. It follows
+//! reloads: each new runtime gets fresh probing loops (its servers already
+//! carry the verdicts of the old one), and disabled servers are not probed.
 
 use std::sync::Arc;
 
@@ -11,50 +13,59 @@ use tokio::task::JoinSet;
 
 use super::counter::Counter;
 use super::probe::probe;
-use crate::runtime::{Runtime, UpstreamRuntime};
-use crate::upstream::ActiveState;
+use crate::live::Live;
+use crate::runtime::UpstreamRuntime;
+use crate::upstream::{ActiveState, AdminState};
 
 /// Runs one probing loop per group that has active checks.
 pub struct HealthChecker {
-    runtime: Arc<Runtime>,
+    live: Arc<Live>,
 }
 
 impl HealthChecker {
-    pub fn new(runtime: Arc<Runtime>) -> HealthChecker {
-        HealthChecker { runtime }
+    pub fn new(live: Arc<Live>) -> HealthChecker {
+        HealthChecker { live }
     }
 }
 
 #[async_trait]
 impl BackgroundService for HealthChecker {
     async fn start(&self, mut shutdown: ShutdownWatch) {
-        let mut loops = JoinSet::new();
-        for up in &self.runtime.upstreams {
-            if up.config.health_check.is_some() {
-                loops.spawn(check_group(up.clone(), shutdown.clone()));
+        let mut changes = self.live.subscribe();
+        loop {
+            let runtime = self.live.runtime().clone();
+            let mut loops = JoinSet::new();
+            for up in &runtime.upstreams {
+                if up.config.health_check.is_some() {
+                    loops.spawn(check_group(up.clone()));
+                }
+            }
+            let stop = tokio::select! {
+                _ = shutdown.changed() => true,
+                changed = changes.changed() => changed.is_err(),
+            };
+            loops.abort_all();
+            if stop {
+                return;
             }
         }
-        let _ = shutdown.changed().await;
-        loops.abort_all();
     }
 }
 
 /// Probe every server of `up` each interval (the first round at once), all
-/// servers in parallel, until shutdown.
-async fn check_group(up: Arc<UpstreamRuntime>, mut shutdown: ShutdownWatch) {
+/// servers in parallel, until aborted.
+async fn check_group(up: Arc<UpstreamRuntime>) {
     let Some(check) = up.config.health_check.clone() else { return };
     let check = Arc::new(check);
     let mut counters = vec![Counter::default(); up.config.servers.len()];
     let mut ticker = tokio::time::interval(check.interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        tokio::select! {
-            _ = ticker.tick() => {}
-            _ = shutdown.changed() => return,
-        }
+        ticker.tick().await;
         let mut probes = JoinSet::new();
         for (index, server) in up.config.servers.iter().enumerate() {
-            if server.down {
+            let id = up.peer_id(index);
+            if server.down || up.group.with(|g, _| g.peer(id).admin == AdminState::Disabled) {
                 continue;
             }
             let host = check.host.clone().unwrap_or_else(|| server.name.clone());

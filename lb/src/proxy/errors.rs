@@ -4,6 +4,23 @@
 use pingora::{Error, ErrorSource, ErrorType};
 
 use super::retry::Failure;
+use crate::stats::FailureReason;
+
+/// The status page's and metrics' word for a failed try: `connecting` for
+/// errors from `fail_to_connect`.
+pub fn failure_reason(etype: &ErrorType, connecting: bool) -> FailureReason {
+    use ErrorType::*;
+    match etype {
+        ConnectRefused => FailureReason::ConnectRefused,
+        ConnectTimedout => FailureReason::ConnectTimeout,
+        ReadTimedout => FailureReason::ReadTimeout,
+        WriteTimedout => FailureReason::WriteTimeout,
+        InvalidHTTPHeader | H1Error | InvalidH2 => FailureReason::InvalidHeader,
+        HTTPStatus(_) => FailureReason::HttpStatus,
+        _ if connecting => FailureReason::ConnectError,
+        _ => FailureReason::Closed,
+    }
+}
 
 /// The nginx failure condition of an upstream error, or `None` for errors
 /// that are not the upstream's fault (client gone, internal).
@@ -37,5 +54,20 @@ pub fn error_status(e: &Error) -> u16 {
             _ => 400,
         },
         ErrorSource::Internal | ErrorSource::Unset => 500,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failure_reasons_tell_connect_errors_from_later_ones() {
+        assert_eq!(failure_reason(&ErrorType::ConnectRefused, true), FailureReason::ConnectRefused);
+        assert_eq!(failure_reason(&ErrorType::ConnectTimedout, true), FailureReason::ConnectTimeout);
+        assert_eq!(failure_reason(&ErrorType::ConnectNoRoute, true), FailureReason::ConnectError);
+        assert_eq!(failure_reason(&ErrorType::ConnectionClosed, false), FailureReason::Closed);
+        assert_eq!(failure_reason(&ErrorType::ReadTimedout, false), FailureReason::ReadTimeout);
+        assert_eq!(failure_reason(&ErrorType::InvalidHTTPHeader, false), FailureReason::InvalidHeader);
     }
 }

@@ -2,17 +2,21 @@
 //! group's balancer, forward with nginx's headers, and apply nginx's
 //! `proxy_next_upstream` rules to every failure.
 //!
-//! Per try, the group lock is taken twice (pick, report); nothing else is
-//! shared. Logging on the request path happens only for failures.
+//! Per try, the group lock is taken twice (pick, report); the runtime is
+//! loaded once per request without a lock (a reload swaps it); counters are
+//! relaxed atomics. Logging on the request path happens only for failures;
+//! the access log is formatted here and written by its own thread.
 
+mod access;
 pub mod errors;
 pub mod headers;
 pub mod key;
 pub mod retry;
 pub mod route;
 
+use std::any::Any;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use log::{debug, warn};
@@ -20,26 +24,38 @@ use pingora::prelude::*;
 use pingora::proxy::{FailToProxy, ProxyHttp, Session};
 use pingora::upstreams::peer::HttpPeer;
 use pingora::{ErrorSource, ErrorType};
+use smallvec::SmallVec;
 
-use crate::runtime::{Runtime, UpstreamRuntime};
+use crate::access_log::{TryRecord, TryResult};
+use crate::live::Live;
+use crate::runtime::UpstreamRuntime;
+use crate::stats::{listener_index, FailureReason};
 use crate::upstream::{Attempt, Outcome, PeerId};
-use errors::{classify, error_status};
+use errors::{classify, error_status, failure_reason};
 use retry::{is_non_idempotent, retry_after_failure, status_action, Failure, Situation, StatusAction};
 
-/// The proxy service logic. Cheap to share: all state is in the runtime.
+/// The proxy service logic. Cheap to share: all state is in [`Live`].
 pub struct TandemProxy {
-    runtime: Arc<Runtime>,
+    live: Arc<Live>,
 }
 
 impl TandemProxy {
-    pub fn new(runtime: Arc<Runtime>) -> TandemProxy {
-        TandemProxy { runtime }
+    pub fn new(live: Arc<Live>) -> TandemProxy {
+        TandemProxy { live }
     }
 }
 
 /// Per-request state.
-#[derive(Default)]
 pub struct RequestCtx {
+    started: Instant,
+    /// A later request on a keep-alive connection (not a new connection).
+    reused_connection: bool,
+    /// Every try so far, for the access log.
+    tries: SmallVec<[TryRecord; 2]>,
+    /// When the current try's server was chosen (for its latency).
+    try_started: Instant,
+    /// Set when the access log is on: the client's `X-Request-Id` or a new one.
+    request_id: Option<String>,
     upstream: Option<Arc<UpstreamRuntime>>,
     attempt: Option<Attempt>,
     /// The server of the try in progress, until its outcome is reported.
@@ -52,13 +68,42 @@ pub struct RequestCtx {
 }
 
 impl RequestCtx {
-    /// Report the outcome of the current try, once.
-    fn finish(&mut self, outcome: Outcome) {
+    fn new() -> RequestCtx {
+        let now = Instant::now();
+        RequestCtx {
+            started: now,
+            reused_connection: false,
+            tries: SmallVec::new(),
+            try_started: now,
+            request_id: None,
+            upstream: None,
+            attempt: None,
+            current: None,
+            header_received: false,
+            status_retry: false,
+        }
+    }
+
+    /// Report the outcome of the current try, once: to the group (passive
+    /// health) and to the server's counters. `failure` names a failed try;
+    /// `retried` says the request moves on to another server.
+    fn finish(&mut self, outcome: Outcome, failure: Option<FailureReason>, retried: bool) {
         let (Some(up), Some(attempt), Some(id)) = (&self.upstream, &mut self.attempt, self.current.take()) else {
             return;
         };
+        let index = up.server_index(id);
+        let stats = &up.stats[index];
+        match failure {
+            Some(reason) => {
+                stats.on_failure(reason, retried);
+                self.tries.push(TryRecord { server: index as u16, result: TryResult::Failed(reason) });
+            }
+            None if retried => stats.on_retry(),
+            None => {}
+        }
         if up.group.finish(attempt, id, outcome) {
-            let s = &up.config.servers[up.server_index(id)];
+            stats.on_quarantine();
+            let s = &up.config.servers[index];
             warn!(
                 "upstream {} server {}: temporarily disabled after {} failure(s)",
                 up.config.name, s.name, s.max_fails
@@ -96,10 +141,14 @@ impl ProxyHttp for TandemProxy {
     type CTX = RequestCtx;
 
     fn new_ctx(&self) -> RequestCtx {
-        RequestCtx::default()
+        RequestCtx::new()
     }
 
     async fn request_filter(&self, session: &mut Session, ctx: &mut RequestCtx) -> Result<bool> {
+        if self.live.access_log().is_some() {
+            ctx.request_id = Some(access::request_id(session)?);
+        }
+        let runtime = self.live.runtime();
         let req = session.req_header();
         let host = req
             .headers
@@ -107,11 +156,12 @@ impl ProxyHttp for TandemProxy {
             .map(|h| h.as_bytes())
             .or_else(|| req.uri.host().map(str::as_bytes))
             .unwrap_or(b"");
-        let Some(index) = self.runtime.router.find(host, req.uri.path().as_bytes()) else {
+        let Some(index) = runtime.router.find(host, req.uri.path().as_bytes()) else {
             session.respond_error(404).await?;
             return Ok(true);
         };
-        let up = self.runtime.upstreams[index].clone();
+        let up = runtime.upstreams[index].clone();
+        drop(runtime);
         ctx.attempt = Some(up.group.start(up.config.next_upstream_tries));
         ctx.upstream = Some(up);
         let client = session.client_addr().and_then(|a| a.as_inet()).map(|a| a.ip());
@@ -132,6 +182,8 @@ impl ProxyHttp for TandemProxy {
             return Err(Error::explain(ErrorType::HTTPStatus(502), "no live upstreams"));
         };
         let peer = Box::new(up.http_peer(id).clone());
+        up.stats[up.server_index(id)].on_try();
+        ctx.try_started = Instant::now();
         ctx.current = Some(id);
         ctx.header_received = false;
         ctx.status_retry = false;
@@ -147,7 +199,7 @@ impl ProxyHttp for TandemProxy {
     ) -> Box<Error> {
         let failure = classify(e.etype()).unwrap_or(Failure::Error);
         let retry = ctx.situation(session, false).is_some_and(|s| retry_after_failure(failure, &s));
-        ctx.finish(Outcome::Failed);
+        ctx.finish(Outcome::Failed, Some(failure_reason(e.etype(), true)), retry);
         e.set_retry(retry);
         e
     }
@@ -168,7 +220,7 @@ impl ProxyHttp for TandemProxy {
         if ctx.header_received || *e.esource() == ErrorSource::Downstream {
             // nginx: errors after the response header never count, never
             // retry; nor does a client that went away (499).
-            ctx.finish(Outcome::Passed);
+            ctx.finish(Outcome::Passed, None, false);
             e.set_retry(false);
             return e;
         }
@@ -181,7 +233,7 @@ impl ProxyHttp for TandemProxy {
             }
         }
         let retry = ctx.situation(session, true).is_some_and(|s| retry_after_failure(failure, &s));
-        ctx.finish(Outcome::Failed);
+        ctx.finish(Outcome::Failed, Some(failure_reason(e.etype(), false)), retry);
         e.set_retry(retry);
         e
     }
@@ -194,6 +246,11 @@ impl ProxyHttp for TandemProxy {
     ) -> Result<()> {
         ctx.header_received = true;
         let status = response.status.as_u16();
+        if let (Some(up), Some(id)) = (&ctx.upstream, ctx.current) {
+            let index = up.server_index(id);
+            up.stats[index].on_response(status, ctx.try_started.elapsed());
+            ctx.tries.push(TryRecord { server: index as u16, result: TryResult::Status(status) });
+        }
         if status < 400 {
             return Ok(());
         }
@@ -201,7 +258,11 @@ impl ProxyHttp for TandemProxy {
         match status_action(status, &situation) {
             StatusAction::Pass => Ok(()),
             StatusAction::Retry { charge } => {
-                ctx.finish(if charge { Outcome::Failed } else { Outcome::Passed });
+                if charge {
+                    ctx.finish(Outcome::Failed, Some(FailureReason::HttpStatus), true);
+                } else {
+                    ctx.finish(Outcome::Passed, None, true);
+                }
                 ctx.status_retry = true;
                 debug!("upstream answered {status}: trying the next server");
                 let mut e = Error::explain(ErrorType::HTTPStatus(status), "next upstream on status");
@@ -215,7 +276,11 @@ impl ProxyHttp for TandemProxy {
         // Whatever happened, the try in progress is over.
         if ctx.current.is_some() {
             let not_upstreams_fault = ctx.header_received || *e.esource() == ErrorSource::Downstream;
-            ctx.finish(if not_upstreams_fault { Outcome::Passed } else { Outcome::Failed });
+            if not_upstreams_fault {
+                ctx.finish(Outcome::Passed, None, false);
+            } else {
+                ctx.finish(Outcome::Failed, Some(failure_reason(e.etype(), false)), false);
+            }
         }
         let code = error_status(e);
         if code > 0 {
@@ -224,7 +289,25 @@ impl ProxyHttp for TandemProxy {
         FailToProxy { error_code: code, can_reuse_downstream: false }
     }
 
-    async fn logging(&self, _session: &mut Session, _e: Option<&Error>, ctx: &mut RequestCtx) {
-        ctx.finish(Outcome::Passed);
+    async fn logging(&self, session: &mut Session, e: Option<&Error>, ctx: &mut RequestCtx) {
+        ctx.finish(Outcome::Passed, None, false);
+        if let Some(local) = session.server_addr().and_then(|a| a.as_inet()) {
+            if let Some(i) = listener_index(&self.live.listeners, *local) {
+                self.live.listeners[i].on_request(!ctx.reused_connection);
+            }
+        }
+        if let Some(log) = &*self.live.access_log() {
+            access::log(log, session, e, ctx);
+        }
+    }
+
+    /// Mark the next request on this keep-alive connection as a reuse (a
+    /// zero-sized box: no allocation), so listeners count connections.
+    fn persist_connection_context(&self, _session: &Session, _ctx: &RequestCtx) -> Option<Box<dyn Any + Send + Sync>> {
+        Some(Box::new(()))
+    }
+
+    fn on_connection_reuse(&self, _session: &mut Session, ctx: &mut RequestCtx, _prev: Box<dyn Any + Send + Sync>) {
+        ctx.reused_connection = true;
     }
 }

@@ -44,6 +44,8 @@ pub struct Group {
     method: Method,
     primary: Vec<Peer>,
     backup: Vec<Peer>,
+    /// Names of the primaries, in order (to rebuild the ketama ring).
+    primary_names: Vec<String>,
     /// For each primary, the index of its name among distinct names.
     name_ids: Vec<u32>,
     /// nginx `peers->single`: exactly one primary address and no backup.
@@ -55,12 +57,18 @@ pub struct Group {
     recovery: Recovery,
 }
 
+/// The ketama ring of the primaries: 160 points per weight unit.
+fn ring(names: &[String], name_ids: &[u32], primary: &[Peer]) -> Ring {
+    Ring::build(names.iter().zip(name_ids).zip(primary).map(|((n, id), p)| (n.as_str(), *id, p.params.weight as u32)))
+}
+
 impl Group {
     /// Build a group. `initial` is the active state servers start in
     /// (`Up`, or `Checking` for mandatory active checks).
     pub fn new(method: MethodKind, servers: &[ServerSpec], recovery: Recovery, initial: ActiveState) -> Group {
         let mut primary = Vec::new();
         let mut backup = Vec::new();
+        let mut primary_names = Vec::new();
         let mut names: Vec<&str> = Vec::new();
         let mut name_ids = Vec::new();
         for s in servers {
@@ -75,19 +83,14 @@ impl Group {
             });
             name_ids.push(id as u32);
             primary.push(peer);
+            primary_names.push(s.name.clone());
         }
         let method = match method {
             MethodKind::RoundRobin => Method::RoundRobin,
             MethodKind::LeastConn => Method::LeastConn,
             MethodKind::IpHash => Method::IpHash,
             MethodKind::Hash => Method::Hash,
-            MethodKind::ConsistentHash => Method::ConsistentHash(Ring::build(
-                servers
-                    .iter()
-                    .filter(|s| !s.backup)
-                    .zip(&name_ids)
-                    .map(|(s, id)| (s.name.as_str(), *id, s.params.weight as u32)),
-            )),
+            MethodKind::ConsistentHash => Method::ConsistentHash(ring(&primary_names, &name_ids, &primary)),
         };
         let live = |v: &[Peer]| v.iter().filter(|p| !p.params.down).count() as u32;
         Group {
@@ -97,6 +100,7 @@ impl Group {
             method,
             primary,
             backup,
+            primary_names,
             name_ids,
             recovery,
         }
@@ -155,7 +159,7 @@ impl Group {
         loop {
             let found = if self.single {
                 let p = &mut self.primary[0];
-                let ok = !p.params.down && !p.is_full() && p.active == ActiveState::Up;
+                let ok = !p.params.down && p.admin_allows() && !p.is_full() && p.active == ActiveState::Up;
                 if ok {
                     p.conns += 1;
                 }
@@ -222,6 +226,20 @@ impl Group {
         match id.tier {
             Tier::Primary => &mut self.primary[id.index as usize],
             Tier::Backup => &mut self.backup[id.index as usize],
+        }
+    }
+
+    /// Set a server's weight at run time (the runtime API). The hash
+    /// balancers' totals and the ketama ring follow; smooth WRR restarts the
+    /// server's share from the new weight.
+    pub fn set_weight(&mut self, id: PeerId, weight: i64) {
+        let peer = self.peer_mut(id);
+        peer.params.weight = weight;
+        peer.effective_weight = weight;
+        peer.current_weight = 0;
+        self.total_weight = self.primary.iter().map(|p| p.params.weight as u32).sum();
+        if let Method::ConsistentHash(_) = self.method {
+            self.method = Method::ConsistentHash(ring(&self.primary_names, &self.name_ids, &self.primary));
         }
     }
 

@@ -18,5 +18,5 @@ mod group_tests;
 
 pub use attempt::{Attempt, Outcome, PeerId, Tier};
 pub use group::{Group, MethodKind, ServerSpec};
-pub use peer::{ActiveState, Millis, Peer, PeerParams, Recovery};
+pub use peer::{ActiveState, AdminState, Millis, Peer, PeerParams, Recovery};
 pub use shared::{Clock, SharedGroup};

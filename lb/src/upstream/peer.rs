@@ -56,6 +56,18 @@ pub enum ActiveState {
     Checking,
 }
 
+/// What an operator set through the runtime API (not in the config file).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AdminState {
+    /// Takes traffic as the config and its health say.
+    #[default]
+    Normal,
+    /// No new requests; those in flight finish. Active checks go on.
+    Draining,
+    /// Maintenance: no new requests and no active checks.
+    Disabled,
+}
+
 /// Mutable state of one server. Lives inside the group's lock.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Peer {
@@ -73,6 +85,7 @@ pub struct Peer {
     /// Requests in flight to this server (for `least_conn` and `max_conns`).
     pub conns: u32,
     pub active: ActiveState,
+    pub admin: AdminState,
 }
 
 impl Peer {
@@ -86,7 +99,32 @@ impl Peer {
             checked: NEVER,
             conns: 0,
             active,
+            admin: AdminState::Normal,
         }
+    }
+
+    /// Take over the health of the same server from the previous config (a
+    /// reload): failures and their times, and, when `keep_active`, the
+    /// active-check verdict. The smooth-WRR position carries over only when
+    /// the weight did not change. In-flight counts stay with the old config,
+    /// whose requests release them there.
+    pub fn inherit(&mut self, old: &Peer, keep_active: bool) {
+        self.fails = old.fails;
+        self.accessed = old.accessed;
+        self.checked = old.checked;
+        if keep_active {
+            self.active = old.active;
+        }
+        if old.params.weight == self.params.weight {
+            self.effective_weight = old.effective_weight;
+            self.current_weight = old.current_weight;
+        }
+    }
+
+    /// True when the server may take new requests as far as the operator is
+    /// concerned (not drained, not disabled).
+    pub fn admin_allows(&self) -> bool {
+        self.admin == AdminState::Normal
     }
 
     /// True while failure accounting keeps this server out of selection.
@@ -109,7 +147,11 @@ impl Peer {
     /// The test every balancer applies before considering a server (not
     /// counting the per-request "already tried" test).
     pub fn is_usable(&self, now: Millis, recovery: Recovery) -> bool {
-        !self.params.down && self.active == ActiveState::Up && !self.is_quarantined(now, recovery) && !self.is_full()
+        !self.params.down
+            && self.admin_allows()
+            && self.active == ActiveState::Up
+            && !self.is_quarantined(now, recovery)
+            && !self.is_full()
     }
 
     /// One smooth-WRR step for a candidate: add its effective weight and let a
@@ -357,6 +399,38 @@ mod tests {
         assert!(!p.is_usable(5_000, Recovery::ByActiveCheck));
         assert!(p.on_active_pass(10_001));
         assert!(p.is_usable(10_001, Recovery::ByActiveCheck));
+    }
+
+    #[test]
+    fn a_draining_or_disabled_server_is_not_usable_and_normal_brings_it_back() {
+        let mut p = peer(1, 1, 10_000);
+        p.admin = AdminState::Draining;
+        assert!(!p.is_usable(0, PROBE));
+        p.admin = AdminState::Disabled;
+        assert!(!p.is_usable(0, PROBE));
+        p.admin = AdminState::Normal;
+        assert!(p.is_usable(0, PROBE));
+    }
+
+    #[test]
+    fn inherit_takes_failures_and_active_state_and_keeps_the_wrr_position_only_for_the_same_weight() {
+        let mut old = peer(4, 2, 10_000);
+        old.on_picked(5);
+        old.on_failure(5);
+        old.wrr_step();
+        old.active = ActiveState::Down;
+        old.conns = 3;
+        let mut same = peer(4, 2, 10_000);
+        same.inherit(&old, true);
+        assert_eq!((same.fails, same.checked, same.accessed), (1, 5, 5));
+        assert_eq!(same.active, ActiveState::Down);
+        assert_eq!((same.effective_weight, same.current_weight), (old.effective_weight, old.current_weight));
+        assert_eq!(same.conns, 0, "in-flight requests release on the old config");
+        let mut heavier = peer(8, 2, 10_000);
+        heavier.inherit(&old, false);
+        assert_eq!(heavier.fails, 1);
+        assert_eq!(heavier.active, ActiveState::Up, "no active checks any more");
+        assert_eq!((heavier.effective_weight, heavier.current_weight), (8, 0));
     }
 
     #[test]

@@ -1,0 +1,80 @@
+//! Counters the proxy bumps per request and the admin plane reads: plain
+//! relaxed atomics, no lock, no allocation on the request path.
+//!
+//! - [`ServerStats`]: per upstream server, shared by every runtime that has
+//!   the server (a reload hands the same counters to the new config).
+//! - [`ListenerStats`]: per `listen` address, fixed for the process.
+//! - [`LatencyHistogram`]: fixed buckets, Prometheus style.
+
+mod histogram;
+mod server;
+
+pub use histogram::{HistogramSnapshot, LatencyHistogram, BUCKET_BOUNDS_US};
+pub use server::{FailureReason, LastFailure, ServerStats, ServerStatsSnapshot, StatusClass};
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+/// One `listen` address.
+#[derive(Debug)]
+pub struct ListenerStats {
+    pub addr: SocketAddr,
+    /// Client connections that carried at least one request.
+    pub connections: AtomicU64,
+    pub requests: AtomicU64,
+}
+
+impl ListenerStats {
+    pub fn new(addr: SocketAddr) -> ListenerStats {
+        ListenerStats { addr, connections: AtomicU64::new(0), requests: AtomicU64::new(0) }
+    }
+
+    /// A request arrived; `new_connection` when it is the first on its connection.
+    pub fn on_request(&self, new_connection: bool) {
+        self.requests.fetch_add(1, Relaxed);
+        if new_connection {
+            self.connections.fetch_add(1, Relaxed);
+        }
+    }
+}
+
+/// Which listener a connection's local address belongs to: the exact address,
+/// else a wildcard listener (`0.0.0.0:8080`, `[::]:8080`) on the same port.
+pub fn listener_index(listeners: &[ListenerStats], local: SocketAddr) -> Option<usize> {
+    listeners
+        .iter()
+        .position(|l| l.addr == local)
+        .or_else(|| listeners.iter().position(|l| l.addr.port() == local.port() && l.addr.ip().is_unspecified()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn addr(s: &str) -> SocketAddr {
+        s.parse().unwrap_or_else(|_| unreachable!())
+    }
+
+    #[test]
+    fn a_local_address_maps_to_its_exact_listener_first_then_a_wildcard_on_its_port() {
+        let l = [
+            ListenerStats::new(addr("0.0.0.0:80")),
+            ListenerStats::new(addr("127.0.0.1:80")),
+            ListenerStats::new(addr("10.0.0.1:81")),
+        ];
+        assert_eq!(listener_index(&l, addr("127.0.0.1:80")), Some(1));
+        assert_eq!(listener_index(&l, addr("10.0.0.1:80")), Some(0));
+        assert_eq!(listener_index(&l, addr("10.0.0.1:81")), Some(2));
+        assert_eq!(listener_index(&l, addr("10.0.0.2:81")), None);
+    }
+
+    #[test]
+    fn connections_count_only_first_requests() {
+        let l = ListenerStats::new(addr("0.0.0.0:80"));
+        l.on_request(true);
+        l.on_request(false);
+        l.on_request(false);
+        assert_eq!(l.requests.load(Relaxed), 3);
+        assert_eq!(l.connections.load(Relaxed), 1);
+    }
+}
