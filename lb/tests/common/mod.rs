@@ -82,6 +82,32 @@ impl Upstream {
         Upstream { name: name.to_string(), addr, state, listener: Some(listener) }
     }
 
+    /// A scripted upstream on a chosen address (to bring a refused one back).
+    pub fn start_on(name: &str, addr: SocketAddr, behavior: Behavior) -> Upstream {
+        let listener = TcpListener::bind(addr).expect("bind upstream on its old address");
+        let state = Arc::new(UpstreamState {
+            behavior: Mutex::new(behavior),
+            hits: AtomicUsize::new(0),
+            connections: AtomicUsize::new(0),
+            seen: Mutex::new(Vec::new()),
+            stop: AtomicBool::new(false),
+        });
+        let accept = listener.try_clone().expect("clone listener");
+        let (st, nm) = (state.clone(), name.to_string());
+        thread::spawn(move || {
+            for conn in accept.incoming() {
+                if st.stop.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(conn) = conn else { continue };
+                st.connections.fetch_add(1, Ordering::SeqCst);
+                let (st, nm) = (st.clone(), nm.clone());
+                thread::spawn(move || serve_connection(conn, &nm, &st));
+            }
+        });
+        Upstream { name: name.to_string(), addr, state, listener: Some(listener) }
+    }
+
     /// An address where nothing listens: connections are refused.
     pub fn refused(name: &str) -> Upstream {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -217,9 +243,16 @@ pub fn free_port() -> u16 {
 /// The `tandem` binary running a config, stopped on drop.
 pub struct Proxy {
     pub addr: SocketAddr,
+    /// The admin listener (a free port per proxy).
+    pub admin: SocketAddr,
     child: Child,
-    dir: PathBuf,
+    pub dir: PathBuf,
+    threads: usize,
+    admin_keys: String,
 }
+
+/// The admin token the harness configures with [`Proxy::start_with_admin`].
+pub const TOKEN: &str = "test-token-0123456789";
 
 impl Proxy {
     /// Start tandem with `body`: the config after the `listen:` line, which
@@ -230,23 +263,74 @@ impl Proxy {
 
     /// As [`Proxy::start`], with `threads` worker threads.
     pub fn start_with_threads(body: &str, threads: usize) -> Proxy {
-        let port = free_port();
-        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
+        Proxy::start_with_admin(body, threads, "")
+    }
+
+    /// As [`Proxy::start`], with extra keys in the `admin:` mapping
+    /// (`"token: ..."`, `"allow: [...]"`).
+    pub fn start_with_admin(body: &str, threads: usize, admin_keys: &str) -> Proxy {
+        let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
+        let admin: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
         let dir = temp_dir("proxy");
-        let config = dir.join("lb.yaml");
-        std::fs::write(&config, format!("listen: [\"{addr}\"]\nthreads: {threads}\n{body}")).expect("write config");
-        let log = std::fs::File::create(dir.join("tandem.log")).expect("log file");
-        let child = Command::new(env!("CARGO_BIN_EXE_tandem"))
+        let mut proxy = Proxy { addr, admin, child: spawn_placeholder(), dir, threads, admin_keys: admin_keys.to_string() };
+        proxy.write_config(body);
+        proxy.child = proxy.spawn(&[]);
+        proxy.wait_ready();
+        proxy
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.join("lb.yaml")
+    }
+
+    pub fn pid_file(&self) -> PathBuf {
+        self.dir.join("tandem.pid")
+    }
+
+    /// The full config text for `body`, with this proxy's listener, admin
+    /// listener, pid file and upgrade socket.
+    pub fn config_text(&self, body: &str) -> String {
+        let mut admin = format!("admin:\n  listen: \"{}\"\n", self.admin);
+        for line in self.admin_keys.lines() {
+            admin.push_str(&format!("  {line}\n"));
+        }
+        format!(
+            "listen: [\"{}\"]\nthreads: {}\npid_file: {}\nupgrade_sock: {}\n{admin}{body}",
+            self.addr,
+            self.threads,
+            self.pid_file().display(),
+            self.dir.join("upgrade.sock").display()
+        )
+    }
+
+    /// Replace the config file (for a reload).
+    pub fn write_config(&self, body: &str) {
+        std::fs::write(self.config_path(), self.config_text(body)).expect("write config");
+    }
+
+    /// Start another tandem process on this proxy's config, logging to
+    /// `tandem.log` too (`--upgrade` for a graceful upgrade).
+    pub fn spawn(&self, args: &[&str]) -> Child {
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(self.dir.join("tandem.log")).expect("log");
+        Command::new(env!("CARGO_BIN_EXE_tandem"))
             .arg("--config")
-            .arg(&config)
+            .arg(self.config_path())
+            .args(args)
             .env("RUST_LOG", "info")
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
-            .expect("start tandem");
-        let mut proxy = Proxy { addr, child, dir };
-        proxy.wait_ready();
-        proxy
+            .expect("start tandem")
+    }
+
+    /// Swap the running process (after a graceful upgrade, the new one is
+    /// stopped on drop instead).
+    pub fn replace_child(&mut self, child: Child) -> Child {
+        std::mem::replace(&mut self.child, child)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     fn wait_ready(&mut self) {
@@ -254,10 +338,81 @@ impl Proxy {
         wait_listening(&mut self.child, addr, "tandem", || {
             std::fs::read_to_string(dir.join("tandem.log")).unwrap_or_default()
         });
+        // The pid file is written once SIGHUP is handled: wait for it too.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::fs::read_to_string(self.pid_file()).map(|p| p.trim() != self.pid().to_string()).unwrap_or(true) {
+            assert!(Instant::now() < deadline, "no pid file: {}", self.log());
+            thread::sleep(Duration::from_millis(10));
+        }
     }
 
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.join("tandem.log")).unwrap_or_default()
+    }
+
+    /// GET on the admin listener.
+    pub fn admin_get(&self, path: &str) -> Response {
+        request(self.admin, "GET", path, &[], b"")
+    }
+
+    /// POST on the admin listener with the harness token.
+    pub fn admin_post(&self, path: &str) -> Response {
+        let auth = format!("Bearer {TOKEN}");
+        request(self.admin, "POST", path, &[("Authorization", &auth)], b"")
+    }
+
+    /// `/status.json`, parsed.
+    pub fn status(&self) -> serde_json::Value {
+        let r = self.admin_get("/status.json");
+        assert_eq!(r.status, 200, "{}", r.body);
+        serde_json::from_str(&r.body).expect("status.json is JSON")
+    }
+
+    /// One server's entry in `/status.json`.
+    pub fn server_status(&self, upstream: &str, addr: SocketAddr) -> serde_json::Value {
+        let status = self.status();
+        let servers = status["upstreams"]
+            .as_array()
+            .and_then(|ups| ups.iter().find(|u| u["name"] == upstream))
+            .map(|u| u["servers"].clone())
+            .expect("upstream in status");
+        servers
+            .as_array()
+            .and_then(|s| s.iter().find(|s| s["addr"] == addr.to_string()).cloned())
+            .expect("server in status")
+    }
+
+    /// `/metrics` as text.
+    pub fn metrics(&self) -> String {
+        let r = self.admin_get("/metrics");
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.body
+    }
+
+    /// Send a signal to the running process (`kill -SIG pid`).
+    pub fn signal(&self, signal: &str) {
+        let ok = Command::new("kill").arg(format!("-{signal}")).arg(self.pid().to_string()).status().expect("kill");
+        assert!(ok.success(), "kill -{signal} failed");
+    }
+
+    /// Write `body` as the new config, send SIGHUP, and wait until the
+    /// process reports the attempt; returns its `last_reload`.
+    pub fn reload(&self, body: &str) -> serde_json::Value {
+        let attempts = |s: &serde_json::Value| {
+            s["config"]["reloads_ok"].as_u64().unwrap_or(0) + s["config"]["reloads_failed"].as_u64().unwrap_or(0)
+        };
+        let before = attempts(&self.status());
+        self.write_config(body);
+        self.signal("HUP");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let status = self.status();
+            if attempts(&status) > before {
+                return status["config"]["last_reload"].clone();
+            }
+            assert!(Instant::now() < deadline, "reload not reported: {}", self.log());
+            thread::sleep(Duration::from_millis(10));
+        }
     }
 
     pub fn get(&self, path: &str) -> Response {
@@ -275,6 +430,13 @@ impl Drop for Proxy {
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// A child that has already exited, to fill the slot until the real one starts.
+fn spawn_placeholder() -> Child {
+    let mut c = Command::new("true").spawn().expect("spawn true");
+    let _ = c.wait();
+    c
 }
 
 /// Wait until `child` accepts connections on `addr` (20 s at most); panic
