@@ -11,8 +11,9 @@ CARGO ?= cargo
 # Debian packages the build and the tests need: cmake for Pingora's zlib-ng,
 # nginx as the reference the differential tests compare against, curl for
 # smoke checks, MariaDB and Redis for the data tier (`services/`: started by
-# hand from their own configs, never as system services).
-DEB_PACKAGES := cmake nginx-light curl pkg-config mariadb-server mariadb-client redis-server redis-sentinel
+# hand from their own configs, never as system services), chromium (headless)
+# for the status page's browser test.
+DEB_PACKAGES := cmake nginx-light curl pkg-config mariadb-server mariadb-client redis-server redis-sentinel chromium
 EXAMPLES := $(wildcard lb/examples/*.yaml)
 
 .PHONY: up test deps build check-examples lint clean services services-down services-status bench-app
