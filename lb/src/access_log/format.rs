@@ -96,7 +96,9 @@ pub fn format_text(e: &Entry<'_>) -> String {
     }
     s.push_str("\" host=\"");
     escape_or_dash(&mut s, e.host);
-    let _ = writeln!(s, "\" id={}", e.request_id);
+    s.push_str("\" id=");
+    escape_into(&mut s, e.request_id);
+    s.push('\n');
     s
 }
 

@@ -54,7 +54,8 @@ pub struct RequestCtx {
     tries: SmallVec<[TryRecord; 2]>,
     /// When the current try's server was chosen (for its latency).
     try_started: Instant,
-    /// Set when the access log is on: the client's `X-Request-Id` or a new one.
+    /// Set when the access log is on: the `X-Request-Id` sent upstream (the
+    /// client's, or the one `headers` made).
     request_id: Option<String>,
     upstream: Option<Arc<UpstreamRuntime>>,
     attempt: Option<Attempt>,
@@ -145,9 +146,6 @@ impl ProxyHttp for TandemProxy {
     }
 
     async fn request_filter(&self, session: &mut Session, ctx: &mut RequestCtx) -> Result<bool> {
-        if self.live.access_log().is_some() {
-            ctx.request_id = Some(access::request_id(session)?);
-        }
         let runtime = self.live.runtime();
         let req = session.req_header();
         let host = req
@@ -166,6 +164,10 @@ impl ProxyHttp for TandemProxy {
         ctx.upstream = Some(up);
         let client = session.client_addr().and_then(|a| a.as_inet()).map(|a| a.ip());
         headers::add_forwarding_headers(session.req_header_mut(), client, "http")?;
+        if self.live.access_log().is_some() {
+            let id = session.req_header().headers.get("x-request-id");
+            ctx.request_id = id.map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        }
         Ok(false)
     }
 
