@@ -50,7 +50,10 @@ fn status_and_metrics_follow_a_refused_server_through_quarantine_probe_and_back(
 
     let m = proxy.metrics();
     let labels = format!("upstream=\"app\",server=\"{}\"", b.addr);
-    assert_eq!(metric(&m, &format!("tandem_upstream_failures_total{{{labels},reason=\"connect_refused\"}}")), Some(1.0));
+    assert_eq!(
+        metric(&m, &format!("tandem_upstream_failures_total{{{labels},reason=\"connect_refused\"}}")),
+        Some(1.0)
+    );
     assert_eq!(metric(&m, &format!("tandem_upstream_server_state{{{labels},state=\"quarantined\"}}")), Some(1.0));
     assert_eq!(metric(&m, &format!("tandem_upstream_server_state{{{labels},state=\"up\"}}")), Some(0.0));
     assert_eq!(metric(&m, &format!("tandem_upstream_quarantines_total{{{labels}}}")), Some(1.0));

@@ -83,7 +83,12 @@ fn twenty_reloads_under_load_fail_no_request_and_keep_passive_state() {
     }
     thread::sleep(Duration::from_millis(200));
     let (answered, failed) = load.finish();
-    assert!(failed.is_empty(), "{} failed requests during reloads, e.g. {:?}", failed.len(), &failed[..failed.len().min(5)]);
+    assert!(
+        failed.is_empty(),
+        "{} failed requests during reloads, e.g. {:?}",
+        failed.len(),
+        &failed[..failed.len().min(5)]
+    );
     assert!(answered > 100, "the load ran: {answered} answers");
     let status = proxy.status();
     assert_eq!(status["config"]["generation"], 21);
@@ -102,7 +107,10 @@ fn an_invalid_reload_keeps_the_old_config_and_reports_why() {
     let report = proxy.reload(&app(&[], &[(&a, "weight: 0")]));
     assert_eq!(report["ok"], false);
     let error = report["errors"][0].as_str().expect("error text");
-    assert!(error.starts_with("upstreams.app.servers[0].weight: must be >= 1 (") && error.contains("lb.yaml:"), "{error}");
+    assert!(
+        error.starts_with("upstreams.app.servers[0].weight: must be >= 1 (") && error.contains("lb.yaml:"),
+        "{error}"
+    );
     let after = proxy.status()["config"].clone();
     assert_eq!(after["generation"], before["generation"]);
     assert_eq!(after["crc32"], before["crc32"]);
@@ -110,7 +118,10 @@ fn an_invalid_reload_keeps_the_old_config_and_reports_why() {
     assert_eq!(proxy.get("/").status, 200, "the old config keeps serving");
     assert!(proxy.metrics().contains("tandem_config_reloads_total{result=\"failed\"} 1"));
     assert!(proxy.log().contains("reload of"), "the rejection is logged");
-    assert!(proxy.admin_get("/").body.contains("must be &gt;= 1") || proxy.admin_get("/").body.contains("must be \\u003e= 1"));
+    assert!(
+        proxy.admin_get("/").body.contains("must be &gt;= 1")
+            || proxy.admin_get("/").body.contains("must be \\u003e= 1")
+    );
 }
 
 #[test]
@@ -119,7 +130,12 @@ fn tandem_reload_signals_the_running_process_and_prints_its_verdict() {
     let b = Upstream::start("b", Behavior::Name);
     let proxy = Proxy::start(&app(&[], &[(&a, "")]));
     let reload = || {
-        Command::new(env!("CARGO_BIN_EXE_tandem")).arg("reload").arg("-c").arg(proxy.config_path()).output().expect("run")
+        Command::new(env!("CARGO_BIN_EXE_tandem"))
+            .arg("reload")
+            .arg("-c")
+            .arg(proxy.config_path())
+            .output()
+            .expect("run")
     };
     proxy.write_config(&app(&[], &[(&b, "")]));
     let out = reload();
@@ -141,7 +157,8 @@ fn a_reload_that_moves_the_listener_says_it_needs_an_upgrade() {
     let a = Upstream::start("a", Behavior::Name);
     let proxy = Proxy::start(&app(&[], &[(&a, "")]));
     let other = free_port();
-    let text = proxy.config_text(&app(&[], &[(&a, "")])).replace(&proxy.addr.to_string(), &format!("127.0.0.1:{other}"));
+    let text =
+        proxy.config_text(&app(&[], &[(&a, "")])).replace(&proxy.addr.to_string(), &format!("127.0.0.1:{other}"));
     std::fs::write(proxy.config_path(), text).expect("write");
     proxy.signal("HUP");
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -179,7 +196,12 @@ fn a_graceful_upgrade_under_load_fails_no_request() {
     let took = started.elapsed();
     thread::sleep(Duration::from_millis(500));
     let (answered, failed) = load.finish();
-    assert!(failed.is_empty(), "{} failed requests during the upgrade, e.g. {:?}", failed.len(), &failed[..failed.len().min(5)]);
+    assert!(
+        failed.is_empty(),
+        "{} failed requests during the upgrade, e.g. {:?}",
+        failed.len(),
+        &failed[..failed.len().min(5)]
+    );
     assert!(answered > 100, "the load ran: {answered}");
     assert!(exit.success(), "old process exit: {exit}");
     assert!(took < Duration::from_secs(15), "the upgrade took {took:?}");

@@ -61,10 +61,8 @@ fn chromium_renders_every_server_with_its_state_and_a_screenshot_is_kept() {
     let a = Upstream::start("a", Behavior::Name);
     let b = Upstream::refused("b");
     let c = Upstream::start("c", Behavior::Name);
-    let proxy = Proxy::start(&app(
-        &[],
-        &[(&a, "weight: 3"), (&b, "max_fails: 1, fail_timeout: 60s"), (&c, "backup: true")],
-    ));
+    let proxy =
+        Proxy::start(&app(&[], &[(&a, "weight: 3"), (&b, "max_fails: 1, fail_timeout: 60s"), (&c, "backup: true")]));
     for _ in 0..5 {
         assert_eq!(proxy.get("/").status, 200);
     }
@@ -92,7 +90,8 @@ fn chromium_renders_every_server_with_its_state_and_a_screenshot_is_kept() {
     let png = artifacts_dir().join("status-page.png");
     let _ = std::fs::remove_file(&png);
     let shot = format!("--screenshot={}", png.display());
-    let out = chromium(&profile, &url, &["--virtual-time-budget=3000", "--window-size=1400,900", "--hide-scrollbars", &shot]);
+    let out =
+        chromium(&profile, &url, &["--virtual-time-budget=3000", "--window-size=1400,900", "--hide-scrollbars", &shot]);
     assert!(out.status.success(), "chromium screenshot failed: {}", String::from_utf8_lossy(&out.stderr));
     let bytes = std::fs::read(&png).expect("screenshot written");
     assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n") && bytes.len() > 10_000, "a real PNG ({} bytes)", bytes.len());

@@ -272,7 +272,8 @@ impl Proxy {
         let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
         let admin: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
         let dir = temp_dir("proxy");
-        let mut proxy = Proxy { addr, admin, child: spawn_placeholder(), dir, threads, admin_keys: admin_keys.to_string() };
+        let mut proxy =
+            Proxy { addr, admin, child: spawn_placeholder(), dir, threads, admin_keys: admin_keys.to_string() };
         proxy.write_config(body);
         proxy.child = proxy.spawn(&[]);
         proxy.wait_ready();
