@@ -83,10 +83,10 @@ pub(crate) fn validate(raw: RawConfig, report: &mut Report<'_>) -> Config {
     };
 
     let admin = ops::admin(raw.admin, report);
-    if listen.contains(&admin.listen) {
+    if let Some(clash) = listen.iter().find(|l| same_socket(l, &admin.listen)) {
         report.error(
             "admin.listen",
-            format!("{} is also in listen; give the admin listener its own address", admin.listen),
+            format!("{} clashes with listen {clash}; give the admin listener its own port", admin.listen),
         );
     }
     let access_log = ops::access_log(raw.access_log, report);
@@ -156,6 +156,12 @@ fn parse_host(text: &str) -> Result<HostMatch, String> {
         return Err(format!("`{text}` is not a host name; use *, example.com or *.example.com"));
     }
     Ok(if suffix { HostMatch::Suffix(format!(".{name}")) } else { HostMatch::Exact(name.to_string()) })
+}
+
+/// True when binding both would conflict: same port, and the same IP or a
+/// wildcard on either side.
+fn same_socket(a: &std::net::SocketAddr, b: &std::net::SocketAddr) -> bool {
+    a.port() == b.port() && (a.ip() == b.ip() || a.ip().is_unspecified() || b.ip().is_unspecified())
 }
 
 fn is_group_name(name: &str) -> bool {
@@ -313,6 +319,13 @@ upstreams:
     fn route_path_prefix_must_start_with_a_slash() {
         let text = format!("{TWO}routes:\n  - {{ path_prefix: api, upstream: app }}\n");
         assert_error(&text, "routes[0].path_prefix", 8, "must start with `/`");
+    }
+
+    #[test]
+    fn an_admin_listener_on_a_proxy_port_is_rejected() {
+        let text = format!("listen: 0.0.0.0:9090\n{UPSTREAM}admin: {{ listen: 127.0.0.1:9090 }}\n");
+        assert_error(&text, "admin.listen", 5, "clashes with listen 0.0.0.0:9090");
+        config(&format!("listen: 0.0.0.0:8080\n{UPSTREAM}admin: {{ listen: 127.0.0.1:9090 }}\n"));
     }
 
     #[test]

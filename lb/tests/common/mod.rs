@@ -57,34 +57,13 @@ pub struct Upstream {
 
 impl Upstream {
     pub fn start(name: &str, behavior: Behavior) -> Upstream {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind upstream");
-        let addr = listener.local_addr().expect("addr");
-        let state = Arc::new(UpstreamState {
-            behavior: Mutex::new(behavior),
-            hits: AtomicUsize::new(0),
-            connections: AtomicUsize::new(0),
-            seen: Mutex::new(Vec::new()),
-            stop: AtomicBool::new(false),
-        });
-        let accept = listener.try_clone().expect("clone listener");
-        let (st, nm) = (state.clone(), name.to_string());
-        thread::spawn(move || {
-            for conn in accept.incoming() {
-                if st.stop.load(Ordering::SeqCst) {
-                    break;
-                }
-                let Ok(conn) = conn else { continue };
-                st.connections.fetch_add(1, Ordering::SeqCst);
-                let (st, nm) = (st.clone(), nm.clone());
-                thread::spawn(move || serve_connection(conn, &nm, &st));
-            }
-        });
-        Upstream { name: name.to_string(), addr, state, listener: Some(listener) }
+        Upstream::start_on(name, "127.0.0.1:0".parse().expect("addr"), behavior)
     }
 
     /// A scripted upstream on a chosen address (to bring a refused one back).
     pub fn start_on(name: &str, addr: SocketAddr, behavior: Behavior) -> Upstream {
-        let listener = TcpListener::bind(addr).expect("bind upstream on its old address");
+        let listener = TcpListener::bind(addr).expect("bind upstream");
+        let addr = listener.local_addr().expect("addr");
         let state = Arc::new(UpstreamState {
             behavior: Mutex::new(behavior),
             hits: AtomicUsize::new(0),
