@@ -11,12 +11,13 @@ CARGO ?= cargo
 # Debian packages the build and the tests need: cmake for Pingora's zlib-ng,
 # nginx as the reference the differential tests compare against, curl for
 # smoke checks, MariaDB and Redis for the data tier (`services/`: started by
-# hand from their own configs, never as system services), chromium (headless)
-# for the status page's browser test.
-DEB_PACKAGES := cmake nginx-light curl pkg-config mariadb-server mariadb-client redis-server redis-sentinel chromium
+# hand from their own configs, never as system services).
+DEB_PACKAGES := cmake nginx-light curl pkg-config mariadb-server mariadb-client redis-server redis-sentinel
+# Only the tests need these: chromium (headless) for the status page's browser test.
+TEST_PACKAGES := chromium
 EXAMPLES := $(wildcard lb/examples/*.yaml)
 
-.PHONY: up test deps build check-examples lint clean services services-down services-status bench-app
+.PHONY: up test deps test-deps build check-examples lint clean services services-down services-status bench-app
 
 # The development data tier: fixed ports (MariaDB 13306-13307, Redis
 # 16379-16380, Sentinels 26479-26481), files and `env` in SERVICES_DIR.
@@ -55,7 +56,10 @@ lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-test: deps check-examples lint
+test-deps: deps
+	@./scripts/install-deps.sh $(TEST_PACKAGES)
+
+test: test-deps check-examples lint
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
 		$(CARGO) nextest run --workspace --no-fail-fast; \
 	else \

@@ -1,9 +1,9 @@
 //! The process's control surface: the pid file and `SIGHUP` (reload).
 //!
 //! The pid file is written only once the `SIGHUP` handler is installed (a
-//! `SIGHUP` before that would kill the process), and removed at exit only if
-//! it still holds this process's pid: after a graceful upgrade it belongs to
-//! the new process.
+//! `SIGHUP` before that would kill the process). It is removed at a normal
+//! exit if it still holds this process's pid, and left alone after `SIGQUIT`
+//! (a graceful upgrade: it belongs to the new process).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -38,6 +38,10 @@ impl BackgroundService for Control {
                 None
             }
         };
+        // Pingora handles SIGQUIT (hand the sockets to a new process); we only
+        // note it, so the pid file is left to the new process.
+        let mut quits = signal(SignalKind::quit()).ok();
+        let mut upgrading = false;
         let pid = std::process::id();
         match write_pid_file(&self.pid_file, pid) {
             Ok(()) => info!("pid {pid} written to {}", self.pid_file.display()),
@@ -50,7 +54,14 @@ impl BackgroundService for Control {
                     None => std::future::pending().await,
                 }
             };
+            let quit = async {
+                match &mut quits {
+                    Some(s) => s.recv().await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
+                _ = quit => upgrading = true,
                 _ = hangup => {
                     info!("SIGHUP: reloading {}", self.live.config_path().display());
                     let live = self.live.clone();
@@ -61,7 +72,9 @@ impl BackgroundService for Control {
                 _ = shutdown.changed() => break,
             }
         }
-        remove_pid_file_if_ours(&self.pid_file, pid);
+        if !upgrading {
+            remove_pid_file_if_ours(&self.pid_file, pid);
+        }
     }
 }
 

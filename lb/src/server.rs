@@ -31,11 +31,15 @@ pub fn build(live: Arc<Live>, upgrade: bool) -> pingora::Result<Server> {
     let config = live.config();
     let conf = ServerConf {
         threads: config.threads,
-        // A graceful exit does not wait before draining; the drain itself is
-        // bounded by shutdown_grace. An upgrade adds Pingora's fixed 5 s in
-        // which both processes accept.
-        grace_period_seconds: Some(0),
-        graceful_shutdown_timeout_seconds: Some(config.shutdown_grace.as_secs().max(1)),
+        // After a graceful stop or an upgrade's hand-over the listeners close
+        // at once and the process lives on for the grace period so requests
+        // in flight finish: Pingora then shuts its runtimes down, which drops
+        // whatever still runs (tokio cancels tasks; the timeout below only
+        // waits for blocking threads). So the grace period is the drain
+        // time, shutdown_grace; Pingora's default is 300 s. An upgrade adds
+        // Pingora's fixed 5 s in which both processes accept.
+        grace_period_seconds: Some(config.shutdown_grace.as_secs().max(1)),
+        graceful_shutdown_timeout_seconds: Some(1),
         max_retries: MAX_PINGORA_RETRIES,
         // Measured lower p99 without work stealing (shared/reference/pingora.md).
         work_stealing: false,

@@ -30,6 +30,13 @@ pub fn run(path: &Path, config: &Config) -> ExitCode {
     };
     let before = fetch_status(config.admin.listen);
     if let Some(status) = &before {
+        if status["pid"].as_u64() != Some(u64::from(pid)) {
+            eprintln!(
+                "tandem: the pid file says {pid} but the tandem on {} is pid {}: stale pid file, not signalling",
+                config.admin.listen, status["pid"]
+            );
+            return ExitCode::from(1);
+        }
         let running = status["config"]["path"].as_str().unwrap_or("");
         if Path::new(running) != path {
             eprintln!("tandem: note: pid {pid} re-reads its own file {running}, not {}", path.display());

@@ -141,6 +141,7 @@ fn changing_calls_need_the_token_and_an_allowed_client() {
     let path = format!("/api/upstreams/app/servers/{}/disable", a.addr);
     let no_token = request(proxy.admin, "POST", &path, &[], b"");
     assert_eq!(no_token.status, 401, "{}", no_token.body);
+    assert_eq!(no_token.headers.get("www-authenticate").map(String::as_str), Some("Bearer"));
     let wrong = request(proxy.admin, "POST", &path, &[("Authorization", "Bearer test-token-0123456780")], b"");
     assert_eq!(wrong.status, 401);
     let auth = format!("Bearer {TOKEN}");
@@ -212,7 +213,7 @@ fn unknown_paths_and_wrong_methods_get_json_errors() {
     assert!(r.body.contains("\"error\""));
     let r = request(proxy.admin, "DELETE", "/status.json", &[], b"");
     assert_eq!(r.status, 405);
-    assert_eq!(r.headers.get("allow").map(String::as_str), Some("GET"));
+    assert_eq!(r.headers.get("allow").map(String::as_str), Some("GET, HEAD"));
     let page = proxy.admin_get("/");
     assert_eq!(page.status, 200);
     assert!(page.headers.get("content-type").is_some_and(|t| t.starts_with("text/html")));

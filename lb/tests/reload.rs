@@ -11,6 +11,10 @@ use std::time::{Duration, Instant};
 
 use common::*;
 
+fn since(t: Instant) -> Duration {
+    t.elapsed()
+}
+
 /// Clients sending GET / on fresh connections until stopped (or 120 s),
 /// counting answers and anything that is not a 200 from an upstream.
 struct Load {
@@ -28,6 +32,7 @@ impl Load {
         let threads = (0..clients)
             .map(|_| {
                 let (stop, ok, failed) = (stop.clone(), ok.clone(), failed.clone());
+                let epoch = Instant::now();
                 thread::spawn(move || {
                     let deadline = Instant::now() + Duration::from_secs(120);
                     while !stop.load(Ordering::SeqCst) && Instant::now() < deadline {
@@ -36,8 +41,15 @@ impl Load {
                             Ok(r) if r.status == 200 && r.upstream() != "-" => {
                                 ok.fetch_add(1, Ordering::SeqCst);
                             }
-                            Ok(r) => failed.lock().expect("lock").push(format!("{} {}", r.status, r.body)),
-                            Err(_) => failed.lock().expect("lock").push("connection failed".into()),
+                            Ok(r) => failed.lock().expect("lock").push(format!(
+                                "{} {} at {:?}",
+                                r.status,
+                                r.body,
+                                since(epoch)
+                            )),
+                            Err(_) => {
+                                failed.lock().expect("lock").push(format!("connection failed at {:?}", since(epoch)))
+                            }
                         }
                     }
                 })
@@ -211,4 +223,28 @@ fn a_graceful_upgrade_under_load_fails_no_request() {
     let pid_file = std::fs::read_to_string(proxy.pid_file()).expect("pid file");
     assert_eq!(pid_file.trim(), proxy.pid().to_string(), "the new process owns the pid file");
     assert_eq!(proxy.get("/").status, 200);
+}
+
+#[test]
+fn a_server_drained_across_a_reload_stays_draining_until_its_request_finishes() {
+    let slow = Upstream::start("slow", Behavior::Slow(Duration::from_millis(2000)));
+    let other = Upstream::start("other", Behavior::Name);
+    let body = app(&[], &[(&slow, ""), (&other, "")]);
+    let proxy = Proxy::start_with_admin(&body, 2, &format!("token: {TOKEN}"));
+    assert_eq!(proxy.admin_post(&format!("/api/upstreams/app/servers/{}/drain", other.addr)).status, 200);
+    let addr = proxy.addr;
+    let in_flight = thread::spawn(move || request(addr, "GET", "/", &[], b""));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while slow.hits() == 0 {
+        assert!(Instant::now() < deadline, "request did not reach slow");
+        thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(proxy.admin_post(&format!("/api/upstreams/app/servers/{}/enable", other.addr)).status, 200);
+    assert_eq!(proxy.admin_post(&format!("/api/upstreams/app/servers/{}/drain", slow.addr)).status, 200);
+    assert_eq!(proxy.reload(&body)["ok"], true);
+    let s = proxy.server_status("app", slow.addr);
+    assert_eq!((s["state"].as_str(), s["active_connections"].as_u64()), (Some("draining"), Some(1)), "{s}");
+    assert_eq!(proxy.get("/").upstream(), "other", "the drain survived the reload");
+    assert_eq!(in_flight.join().expect("client").status, 200);
+    assert_eq!(proxy.server_status("app", slow.addr)["state"], "drained");
 }

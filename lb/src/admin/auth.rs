@@ -33,24 +33,30 @@ impl Denied {
     }
 }
 
-/// Check a changing call. The address is checked before the token, so a
-/// client outside `allow` learns nothing about the token.
+/// Check a changing call. The address is checked first, so a client outside
+/// `allow` learns nothing about the token, not even whether one is set.
 pub fn authorize(
     token: Option<&Secret>,
     allow: &[IpNet],
     client: Option<IpAddr>,
     authorization: Option<&[u8]>,
 ) -> Result<(), Denied> {
-    let Some(token) = token else { return Err(Denied::NoTokenConfigured) };
     if !client.is_some_and(|ip| allow.iter().any(|net| net.contains(ip))) {
         return Err(Denied::ClientNotAllowed);
     }
-    let presented = authorization.and_then(|h| h.strip_prefix(b"Bearer ")).map(<[u8]>::trim_ascii).unwrap_or(b"");
+    let Some(token) = token else { return Err(Denied::NoTokenConfigured) };
+    let presented = authorization.and_then(bearer).map(<[u8]>::trim_ascii).unwrap_or(b"");
     if constant_time_eq(presented, token.0.as_bytes()) {
         Ok(())
     } else {
         Err(Denied::BadToken)
     }
+}
+
+/// The credentials of `Bearer <token>` (the scheme is case-insensitive).
+fn bearer(header: &[u8]) -> Option<&[u8]> {
+    let (scheme, rest) = header.split_at_checked(7)?;
+    scheme.eq_ignore_ascii_case(b"bearer ").then_some(rest)
 }
 
 /// Compare without an early exit on the first differing byte.
@@ -80,7 +86,7 @@ mod tests {
     fn the_right_token_from_an_allowed_client_passes() {
         let t = Secret(TOKEN.into());
         assert_eq!(authorize(Some(&t), &loopback(), ip("127.0.0.1"), Some(b"Bearer 0123456789abcdef")), Ok(()));
-        assert_eq!(authorize(Some(&t), &loopback(), ip("::ffff:127.0.0.1"), Some(b"Bearer 0123456789abcdef ")), Ok(()));
+        assert_eq!(authorize(Some(&t), &loopback(), ip("::ffff:127.0.0.1"), Some(b"bearer 0123456789abcdef ")), Ok(()));
     }
 
     #[test]
@@ -103,6 +109,11 @@ mod tests {
         let h = Some(&b"Bearer 0123456789abcdef"[..]);
         assert_eq!(authorize(Some(&t), &loopback(), ip("10.0.0.1"), h), Err(Denied::ClientNotAllowed));
         assert_eq!(authorize(Some(&t), &loopback(), None, h), Err(Denied::ClientNotAllowed));
+        assert_eq!(
+            authorize(None, &loopback(), ip("10.0.0.1"), h),
+            Err(Denied::ClientNotAllowed),
+            "says nothing of the token"
+        );
     }
 
     #[test]

@@ -61,7 +61,11 @@ impl AdminApp {
                 if let Err(denied) = self.authorize(session) {
                     let client = session.client_addr().map(|a| a.to_string()).unwrap_or_default();
                     warn!("admin: refused {} {} from {client}: {}", req.method, req.uri.path(), denied.message());
-                    return error_reply(denied.status(), denied.message());
+                    let mut r = error_reply(denied.status(), denied.message());
+                    if denied == auth::Denied::BadToken {
+                        r.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+                    }
+                    return r;
                 }
                 self.change(route).await
             }

@@ -28,7 +28,7 @@ pub enum Route {
 const MAX_WEIGHT: u32 = 1000;
 
 pub fn route(method: &str, path: &str, query: Option<&str>) -> Route {
-    let read = |r: Route| if method == "GET" || method == "HEAD" { r } else { Route::WrongMethod("GET") };
+    let read = |r: Route| if method == "GET" || method == "HEAD" { r } else { Route::WrongMethod("GET, HEAD") };
     match path {
         "/" => return read(Route::Page),
         "/status.json" => return read(Route::StatusJson),
@@ -97,7 +97,7 @@ mod tests {
         assert_eq!(route("HEAD", "/metrics", None), Route::Metrics);
         assert_eq!(route("GET", "/status.json", None), Route::StatusJson);
         assert_eq!(route("GET", "/healthz", None), Route::Healthz);
-        assert_eq!(route("POST", "/status.json", None), Route::WrongMethod("GET"));
+        assert_eq!(route("POST", "/status.json", None), Route::WrongMethod("GET, HEAD"));
         assert_eq!(route("GET", "/nope", None), Route::NotFound);
     }
 

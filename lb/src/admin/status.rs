@@ -1,7 +1,7 @@
 //! The status report: one snapshot of everything the admin plane shows.
 //! `/status.json` is this struct serialized; the status page renders it and
 //! `/metrics` is rendered from it, so the three always agree.
-//! Documented field by field in lb/README.md ("Status JSON").
+//! Documented field by field in README.md ("status.json").
 
 use std::time::{Duration, SystemTime};
 
@@ -98,7 +98,9 @@ pub struct ServerStatus {
     pub weight: i64,
     pub config_weight: u32,
     pub effective_weight: i64,
-    pub active_connections: u32,
+    /// Requests in flight to the server, including those that started
+    /// under an earlier config generation.
+    pub active_connections: u64,
     pub max_conns: u32,
     pub fails: u32,
     pub max_fails: u32,
@@ -169,8 +171,9 @@ pub fn build(live: &Live) -> StatusReport {
         .upstreams
         .iter()
         .map(|up| {
-            let servers: Vec<ServerStatus> = up
-                .snapshot()
+            let snapshots = up.snapshot();
+            let usable = snapshots.iter().filter(|s| s.usable).count();
+            let servers: Vec<ServerStatus> = snapshots
                 .into_iter()
                 .enumerate()
                 .map(|(index, s)| {
@@ -181,7 +184,7 @@ pub fn build(live: &Live) -> StatusReport {
                 name: up.config.name.clone(),
                 balance: balance_name(&up.config.balance),
                 health_check: up.config.health_check.is_some(),
-                usable: servers.iter().filter(|s| matches!(s.state, "up" | "backup")).count(),
+                usable,
                 servers,
             }
         })
@@ -248,7 +251,7 @@ fn server_status(index: usize, s: &ServerSnapshot, config_weight: u32, checks: b
         weight: p.params.weight,
         config_weight,
         effective_weight: p.effective_weight,
-        active_connections: p.conns,
+        active_connections: stats.in_flight,
         max_conns: p.params.max_conns,
         fails: p.fails,
         max_fails: p.params.max_fails,
@@ -282,7 +285,8 @@ pub fn state_name(s: &ServerSnapshot) -> &'static str {
     } else if p.admin == AdminState::Disabled {
         "disabled"
     } else if p.admin == AdminState::Draining {
-        if p.conns > 0 {
+        // In flight counts every generation's requests, not just this group's.
+        if s.stats.in_flight() > 0 {
             "draining"
         } else {
             "drained"
@@ -348,9 +352,9 @@ mod tests {
         let mut s = up.snapshot().remove(0);
         assert_eq!(state_name(&s), "quarantined");
         s.peer.admin = AdminState::Draining;
-        s.peer.conns = 1;
+        s.stats.on_try();
         assert_eq!(state_name(&s), "draining");
-        s.peer.conns = 0;
+        s.stats.on_try_end();
         assert_eq!(state_name(&s), "drained");
         s.peer.admin = AdminState::Disabled;
         assert_eq!(state_name(&s), "disabled");

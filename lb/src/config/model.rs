@@ -16,7 +16,8 @@ pub struct Config {
     pub listen: Vec<SocketAddr>,
     /// Worker threads for the proxy service. Default: 1 (Pingora's default).
     pub threads: usize,
-    /// How long a graceful shutdown (SIGTERM) waits for in-flight requests.
+    /// How long the process stays after a graceful stop (SIGTERM) or an
+    /// upgrade hand-over so requests in flight finish (whole seconds).
     /// Default 5s (Pingora's own default is 300s, far too long for a drill).
     pub shutdown_grace: Duration,
     /// Upstream groups in the order they appear in the file.

@@ -25,7 +25,7 @@ use crate::access_log::AccessLogger;
 use crate::config::{self, Config, ConfigError, ConfigErrors};
 use crate::runtime::{Override, Overrides, Runtime};
 use crate::stats::ListenerStats;
-use crate::upstream::{AdminState, Clock};
+use crate::upstream::{ActiveState, AdminState, Clock};
 
 /// Which config is running, and how the last reload went.
 #[derive(Debug, Clone)]
@@ -82,7 +82,10 @@ pub struct Live {
     config: ArcSwap<Config>,
     /// The config the process started with: the keys a reload cannot change.
     boot: Config,
-    /// Taken by reloads and runtime API calls only (never by requests).
+    /// Serialises reloads (held while the file is read and names resolved).
+    reloading: Mutex<()>,
+    /// The runtime API's changes; held only to record one or to build and
+    /// swap a runtime, never by requests and never across I/O.
     overrides: Mutex<Overrides>,
     state: Mutex<ConfigState>,
     reloads_ok: AtomicU64,
@@ -109,6 +112,7 @@ impl Live {
             listeners: config.listen.iter().map(|&a| ListenerStats::new(a)).collect(),
             boot: config.clone(),
             config: ArcSwap::from_pointee(config),
+            reloading: Mutex::new(()),
             overrides: Mutex::new(Overrides::default()),
             state: Mutex::new(ConfigState { generation: 1, digest, loaded_at: now, last_reload: None }),
             reloads_ok: AtomicU64::new(0),
@@ -153,7 +157,7 @@ impl Live {
     /// Re-read the config file and swap it in if it is valid. Blocking (file
     /// I/O, name resolution): call it off the async workers.
     pub fn reload(&self) -> ReloadReport {
-        let _one_at_a_time = lock(&self.overrides);
+        let _one_reload_at_a_time = lock(&self.reloading);
         let at = SystemTime::now();
         let loaded = config::load_file_with_digest(&self.path).and_then(|(config, digest)| {
             let log = open_access_log(&config, &self.path)?;
@@ -174,8 +178,11 @@ impl Live {
             }
         };
         let needs_upgrade = needs_upgrade(&self.boot, &config);
-        let runtime = Runtime::build(&config, self.clock, Some(&self.runtime.load()), &_one_at_a_time);
-        self.runtime.store(Arc::new(runtime));
+        {
+            let overrides = lock(&self.overrides);
+            let runtime = Runtime::build(&config, self.clock, Some(&self.runtime.load()), &overrides);
+            self.runtime.store(Arc::new(runtime));
+        }
         self.access_log.store(access_log.map(Arc::new));
         self.config.store(Arc::new(config));
         self.reloads_ok.fetch_add(1, Relaxed);
@@ -214,8 +221,14 @@ impl Live {
             overrides.set(upstream, s.addr, |o| apply(o, change, s.weight));
             let o = overrides.get(upstream, s.addr).unwrap_or(Override { admin: AdminState::Normal, weight: None });
             let id = up.peer_id(index);
+            let checked = up.config.health_check.is_some();
             up.group.with(|g, _| {
-                g.peer_mut(id).admin = o.admin;
+                let peer = g.peer_mut(id);
+                if checked && peer.admin == AdminState::Disabled && o.admin != AdminState::Disabled {
+                    // Probes were paused: take traffic again only after one passes.
+                    peer.active = ActiveState::Checking;
+                }
+                peer.admin = o.admin;
                 let weight = i64::from(o.weight.unwrap_or(s.weight));
                 if g.peer(id).params.weight != weight {
                     g.set_weight(id, weight);
@@ -224,11 +237,6 @@ impl Live {
             info!("admin: upstream {upstream} server {}: {change:?}", s.name);
         }
         Ok(found)
-    }
-
-    /// The operator's override of a server, if any.
-    pub fn server_override(&self, upstream: &str, addr: std::net::SocketAddr) -> Option<Override> {
-        lock(&self.overrides).get(upstream, addr)
     }
 }
 

@@ -5,7 +5,8 @@
 //! Per try, the group lock is taken twice (pick, report); the runtime is
 //! loaded once per request without a lock (a reload swaps it); counters are
 //! relaxed atomics. Logging on the request path happens only for failures;
-//! the access log is formatted here and written by its own thread.
+//! the access log line is formatted here (only when it is on) and written by
+//! its own thread.
 
 mod access;
 pub mod errors;
@@ -94,12 +95,18 @@ impl RequestCtx {
         };
         let index = up.server_index(id);
         let stats = &up.stats[index];
+        stats.on_try_end();
         match failure {
             Some(reason) => {
                 stats.on_failure(reason, retried);
                 self.tries.push(TryRecord { server: index as u16, result: TryResult::Failed(reason) });
             }
             None if retried => stats.on_retry(),
+            None if !self.header_received => {
+                // Ended without a response header and without a failure:
+                // the client went away first.
+                self.tries.push(TryRecord { server: index as u16, result: TryResult::Abandoned });
+            }
             None => {}
         }
         if up.group.finish(attempt, id, outcome) {
@@ -133,6 +140,7 @@ impl Drop for RequestCtx {
         // free its slot without judging the server.
         if let (Some(up), Some(id)) = (&self.upstream, self.current.take()) {
             up.group.abandon(id);
+            up.stats[up.server_index(id)].on_try_end();
         }
     }
 }
@@ -154,12 +162,12 @@ impl ProxyHttp for TandemProxy {
             .map(|h| h.as_bytes())
             .or_else(|| req.uri.host().map(str::as_bytes))
             .unwrap_or(b"");
-        let Some(index) = runtime.router.find(host, req.uri.path().as_bytes()) else {
+        let found = runtime.router.find(host, req.uri.path().as_bytes()).map(|i| runtime.upstreams[i].clone());
+        drop(runtime);
+        let Some(up) = found else {
             session.respond_error(404).await?;
             return Ok(true);
         };
-        let up = runtime.upstreams[index].clone();
-        drop(runtime);
         ctx.attempt = Some(up.group.start(up.config.next_upstream_tries));
         ctx.upstream = Some(up);
         let client = session.client_addr().and_then(|a| a.as_inet()).map(|a| a.ip());
@@ -246,8 +254,12 @@ impl ProxyHttp for TandemProxy {
         response: &mut ResponseHeader,
         ctx: &mut RequestCtx,
     ) -> Result<()> {
-        ctx.header_received = true;
         let status = response.status.as_u16();
+        if response.status.is_informational() && status != 101 {
+            // 100 Continue and friends: the real response header follows.
+            return Ok(());
+        }
+        ctx.header_received = true;
         if let (Some(up), Some(id)) = (&ctx.upstream, ctx.current) {
             let index = up.server_index(id);
             up.stats[index].on_response(status, ctx.try_started.elapsed());

@@ -78,6 +78,9 @@ impl StatusClass {
 pub struct ServerStats {
     /// Tries sent to this server (requests and retries alike).
     requests: AtomicU64,
+    /// Tries in progress, whatever config generation started them (the
+    /// group's own count only knows its generation's requests).
+    in_flight: AtomicU64,
     /// Response headers received, by status class.
     responses: [AtomicU64; 5],
     failures: [AtomicU64; FailureReason::ALL.len()],
@@ -102,6 +105,7 @@ pub struct LastFailure {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerStatsSnapshot {
     pub requests: u64,
+    pub in_flight: u64,
     pub responses: [u64; 5],
     pub failures: [u64; FailureReason::ALL.len()],
     pub retries: u64,
@@ -111,8 +115,18 @@ pub struct ServerStatsSnapshot {
 }
 
 impl ServerStats {
+    /// A try starts; [`ServerStats::on_try_end`] must follow once.
     pub fn on_try(&self) {
         self.requests.fetch_add(1, Relaxed);
+        self.in_flight.fetch_add(1, Relaxed);
+    }
+
+    pub fn on_try_end(&self) {
+        let _ = self.in_flight.fetch_update(Relaxed, Relaxed, |n| n.checked_sub(1));
+    }
+
+    pub fn in_flight(&self) -> u64 {
+        self.in_flight.load(Relaxed)
     }
 
     pub fn on_response(&self, status: u16, took: Duration) {
@@ -148,6 +162,7 @@ impl ServerStats {
         });
         ServerStatsSnapshot {
             requests: self.requests.load(Relaxed),
+            in_flight: self.in_flight.load(Relaxed),
             responses: std::array::from_fn(|i| self.responses[i].load(Relaxed)),
             failures: std::array::from_fn(|i| self.failures[i].load(Relaxed)),
             retries: self.retries.load(Relaxed),
@@ -173,7 +188,13 @@ mod tests {
         s.on_try();
         s.on_failure(FailureReason::HttpStatus, false);
         s.on_quarantine();
+        assert_eq!(s.in_flight(), 3);
+        s.on_try_end();
+        s.on_try_end();
+        s.on_try_end();
+        s.on_try_end();
         let snap = s.snapshot();
+        assert_eq!(snap.in_flight, 0, "never below zero");
         assert_eq!(snap.requests, 3);
         assert_eq!(snap.responses, [0, 1, 0, 0, 0]);
         assert_eq!(snap.failures[FailureReason::ConnectRefused as usize], 1);

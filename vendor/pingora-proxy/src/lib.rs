@@ -233,6 +233,11 @@ impl<SV> HttpProxy<SV, ()> {
     }
 }
 
+
+/// tandem patch: how long a connection waiting for its request still waits
+/// once the service shuts down (see `handle_new_request`).
+const SHUTDOWN_READ_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
+
 impl<SV, C> HttpProxy<SV, C>
 where
     C: custom::Connector,
@@ -329,12 +334,23 @@ where
     {
         // phase 1 read request header
 
-        let res = tokio::select! {
-            biased; // biased select is cheaper, and we don't want to drop already buffered requests
-            res = downstream_session.read_request() => { res }
-            _ = self.await_shutdown() => {
-                // service shutting down, dropping the connection to stop more req from coming in
-                return None;
+        // tandem patch: a connection accepted just before a shutdown (on a
+        // graceful upgrade both processes accept for a while) may have its
+        // request on the way; dropping it then fails that request. Keep
+        // reading the same future for SHUTDOWN_READ_GRACE first.
+        let res = {
+            let read = downstream_session.read_request();
+            tokio::pin!(read);
+            tokio::select! {
+                biased; // biased select is cheaper, and we don't want to drop already buffered requests
+                res = &mut read => { res }
+                _ = self.await_shutdown() => {
+                    match tokio::time::timeout(SHUTDOWN_READ_GRACE, &mut read).await {
+                        Ok(res) => res,
+                        // service shutting down, dropping the connection to stop more req from coming in
+                        Err(_) => return None,
+                    }
+                }
             }
         };
         match res {
