@@ -11,10 +11,6 @@ use std::time::{Duration, Instant};
 
 use common::*;
 
-fn since(t: Instant) -> Duration {
-    t.elapsed()
-}
-
 /// Clients sending GET / on fresh connections until stopped (or 120 s),
 /// counting answers and anything that is not a 200 from an upstream.
 struct Load {
@@ -45,10 +41,10 @@ impl Load {
                                 "{} {} at {:?}",
                                 r.status,
                                 r.body,
-                                since(epoch)
+                                epoch.elapsed()
                             )),
                             Err(_) => {
-                                failed.lock().expect("lock").push(format!("connection failed at {:?}", since(epoch)))
+                                failed.lock().expect("lock").push(format!("connection failed at {:?}", epoch.elapsed()))
                             }
                         }
                     }
