@@ -15,6 +15,7 @@ mod locate;
 pub mod model;
 mod ops;
 mod raw;
+mod response_headers;
 mod server;
 mod upstream;
 mod validate;

@@ -35,6 +35,9 @@ pub struct Config {
     /// Pingora's socket for handing the listeners to a new process on a
     /// graceful upgrade. Default `/run/tandem-upgrade.sock`.
     pub upgrade_sock: PathBuf,
+    /// Headers added to every response tandem sends (proxied or its own
+    /// errors), in file order, e.g. `X-Tandem-Node: lb1`. Default: none.
+    pub response_headers: Vec<(String, String)>,
 }
 
 /// The admin listener.

@@ -25,6 +25,7 @@ pub(crate) struct RawConfig {
     pub access_log: Option<RawAccessLog>,
     pub pid_file: Option<String>,
     pub upgrade_sock: Option<String>,
+    pub response_headers: Option<NamedMap<Scalar>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -170,7 +171,7 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for NamedMap<T> {
         impl<'de, T: Deserialize<'de>> Visitor<'de> for MapVisitor<T> {
             type Value = NamedMap<T>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a mapping from names to upstream groups")
+                f.write_str("a mapping from names to values")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<NamedMap<T>, A::Error> {
                 let mut entries = Vec::new();

@@ -12,6 +12,7 @@ use super::error::Report;
 use super::model::{Config, HostMatch, Route};
 use super::ops;
 use super::raw::{RawConfig, RawRoute, Scalar};
+use super::response_headers;
 use super::upstream::validate_upstream;
 
 /// Pingora's default, and a sane one for a small deployment.
@@ -93,7 +94,20 @@ pub(crate) fn validate(raw: RawConfig, report: &mut Report<'_>) -> Config {
     let pid_file = ops::path(raw.pid_file, "pid_file", ops::DEFAULT_PID_FILE, report);
     let upgrade_sock = ops::path(raw.upgrade_sock, "upgrade_sock", ops::DEFAULT_UPGRADE_SOCK, report);
 
-    Config { listen, threads, shutdown_grace, upstreams, routes, admin, access_log, pid_file, upgrade_sock }
+    let response_headers = response_headers::response_headers(raw.response_headers, report);
+
+    Config {
+        listen,
+        threads,
+        shutdown_grace,
+        upstreams,
+        routes,
+        admin,
+        access_log,
+        pid_file,
+        upgrade_sock,
+        response_headers,
+    }
 }
 
 fn validate_routes(routes: Vec<RawRoute>, names: &[String], report: &mut Report<'_>) -> Vec<Route> {

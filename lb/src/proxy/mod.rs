@@ -20,6 +20,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use http::header::{HeaderName, HeaderValue};
 use log::{debug, warn};
 use pingora::prelude::*;
 use pingora::proxy::{FailToProxy, ProxyHttp, Session};
@@ -44,6 +45,27 @@ impl TandemProxy {
     pub fn new(live: Arc<Live>) -> TandemProxy {
         TandemProxy { live }
     }
+
+    /// Pingora's error response for `code`, with `response_headers` added.
+    async fn respond_error(&self, session: &mut Session, code: u16) -> Result<()> {
+        let runtime = self.live.runtime();
+        if runtime.response_headers.is_empty() {
+            drop(runtime);
+            return session.respond_error(code).await;
+        }
+        let mut response = pingora::protocols::http::ServerSession::generate_error(code);
+        add_response_headers(&mut response, &runtime.response_headers)?;
+        drop(runtime);
+        session.write_error_response(response, bytes::Bytes::new()).await
+    }
+}
+
+/// Sets each configured header (replacing an upstream's header of the same name).
+fn add_response_headers(response: &mut ResponseHeader, headers: &[(HeaderName, HeaderValue)]) -> Result<()> {
+    for (name, value) in headers {
+        response.insert_header(name.clone(), value.clone())?;
+    }
+    Ok(())
 }
 
 /// Per-request state.
@@ -165,7 +187,7 @@ impl ProxyHttp for TandemProxy {
         let found = runtime.router.find(host, req.uri.path().as_bytes()).map(|i| runtime.upstreams[i].clone());
         drop(runtime);
         let Some(up) = found else {
-            session.respond_error(404).await?;
+            self.respond_error(session, 404).await?;
             return Ok(true);
         };
         ctx.attempt = Some(up.group.start(up.config.next_upstream_tries));
@@ -286,6 +308,16 @@ impl ProxyHttp for TandemProxy {
         }
     }
 
+    async fn response_filter(
+        &self,
+        _session: &mut Session,
+        response: &mut ResponseHeader,
+        _ctx: &mut RequestCtx,
+    ) -> Result<()> {
+        let runtime = self.live.runtime();
+        add_response_headers(response, &runtime.response_headers)
+    }
+
     async fn fail_to_proxy(&self, session: &mut Session, e: &Error, ctx: &mut RequestCtx) -> FailToProxy {
         // Whatever happened, the try in progress is over.
         if ctx.current.is_some() {
@@ -298,7 +330,7 @@ impl ProxyHttp for TandemProxy {
         }
         let code = error_status(e);
         if code > 0 {
-            let _ = session.respond_error(code).await;
+            let _ = self.respond_error(session, code).await;
         }
         FailToProxy { error_code: code, can_reuse_downstream: false }
     }

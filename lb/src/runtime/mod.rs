@@ -16,6 +16,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use http::header::{HeaderName, HeaderValue};
 use pingora::upstreams::peer::HttpPeer;
 
 use crate::config::{Balance, Config, Upstream};
@@ -33,6 +34,8 @@ const UPSTREAM_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 pub struct Runtime {
     pub upstreams: Vec<Arc<UpstreamRuntime>>,
     pub router: Router,
+    /// `response_headers`, parsed once: the request path clones them.
+    pub response_headers: Vec<(HeaderName, HeaderValue)>,
 }
 
 /// One upstream group at run time.
@@ -80,7 +83,15 @@ impl Runtime {
                 Arc::new(UpstreamRuntime::build(u, clock, old.map(|o| &**o), overrides))
             })
             .collect();
-        Runtime { upstreams, router: Router::new(config.routes.clone()) }
+        let response_headers = config
+            .response_headers
+            .iter()
+            .filter_map(|(name, value)| {
+                // Checked by the config loader; a failure here would be a bug there.
+                Some((HeaderName::from_bytes(name.as_bytes()).ok()?, HeaderValue::from_str(value).ok()?))
+            })
+            .collect();
+        Runtime { upstreams, router: Router::new(config.routes.clone()), response_headers }
     }
 
     /// True when at least one server of some group can take a request now.
