@@ -1,0 +1,139 @@
+# Starting the lab's processes, one kind per function. Sourced by deploy/lab.
+# Each start_* is idempotent: what already runs is left alone.
+
+TIER_DIR() { echo "$LAB_DIR/data/tier"; }
+TOKEN_FILE() { echo "$LAB_DIR/admin.token"; }
+
+# Local-demo admin token for both tandems' runtime API, made once per lab.
+make_token() {
+    local file
+    file=$(TOKEN_FILE)
+    [ -s "$file" ] || (umask 077 && head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$file")
+}
+
+# ---- data node: MariaDB pair, Redis pair, 3 Sentinels, promotion controller
+
+start_tier() {
+    local dir
+    dir=$(TIER_DIR)
+    if [ -f "$dir/state" ]; then
+        # Restart whatever of the recorded tier is down (a killed master
+        # comes back read-only; the controller or Sentinel makes it a replica).
+        local name kind addr pid up role
+        while IFS=$'\t' read -r name kind addr pid up role; do
+            [ "$up" = up ] || in_ns data "$(bin tandem-services)" start --dir "$dir" "$name"
+        done < <(tier_status)
+    else
+        mkdir -p "$LAB_DIR/data"
+        in_ns data "$(bin tandem-services)" up --dir "$dir" --host "$(node_ip data)" >"$LAB_DIR/data/tier-up.log" 2>&1 ||
+            die "data tier failed to start: $(tail -5 "$LAB_DIR/data/tier-up.log")"
+    fi
+}
+
+# name kind host:port pid up|down role, tab-separated, one server per line.
+tier_status() {
+    in_ns data "$(bin tandem-services)" status --dir "$(TIER_DIR)" --porcelain
+}
+
+# tier_pids [KIND|ROLE-KIND]: pids of the running tier servers matching.
+#   tier_pids                  every server
+#   tier_pids mariadb          every MariaDB node
+#   tier_pids mariadb master   the MariaDB master
+tier_pids() {
+    local want_kind=${1:-} want_role=${2:-}
+    local name kind addr pid up role
+    while IFS=$'\t' read -r name kind addr pid up role; do
+        [ "$up" = up ] || continue
+        [ -z "$want_kind" ] || [ "$kind" = "$want_kind" ] || continue
+        [ -z "$want_role" ] || [ "$role" = "$want_role" ] || continue
+        echo "$pid"
+    done < <(tier_status 2>/dev/null)
+}
+
+start_dbctl() {
+    recorded_pid data dbctl >/dev/null && return
+    # The tier's env names every node's admin URL (local-demo credentials).
+    spawn data dbctl env $(grep -E '^TANDEM_DBCTL_' "$(TIER_DIR)/env" | tr '\n' ' ') RUST_LOG=info "$(bin tandem-dbctl)" watch
+}
+
+# ---- app nodes
+
+start_app() {
+    local node=$1
+    recorded_pid "$node" app >/dev/null && return
+    local dir env
+    dir=$(node_dir "$node")
+    mkdir -p "$dir"
+    "$ROOT/deploy/lib/render" "$ROOT/deploy/templates/app.env.tmpl" NODE="$node" APP_PORT="$APP_PORT" >"$dir/app.env"
+    # Settings: the node's own file, then the data tier's URLs (TANDEM_APP_*).
+    env=$(cat "$dir/app.env" <(grep -E '^TANDEM_APP_' "$(TIER_DIR)/env") | grep -v '^#' | tr '\n' ' ')
+    spawn "$node" app env $env "$(bin tandem-app)"
+}
+
+app_servers_yaml() {
+    local node
+    for node in "${APP_NODES[@]}"; do
+        printf '      - { addr: "%s:%s", max_fails: 1, fail_timeout: 5s }\n' "$(node_ip "$node")" "$APP_PORT"
+    done
+}
+
+# ---- balancer nodes: tandem (under deploy/lib/tracked) and keepalived
+
+render_lb() {
+    local node=$1 dir
+    dir=$(node_dir "$node")
+    mkdir -p "$dir"
+    make_token
+    "$ROOT/deploy/lib/render" "$ROOT/deploy/templates/lb.yaml.tmpl" NODE="$node" HTTP_PORT="$HTTP_PORT" \
+        ADMIN_PORT="$ADMIN_PORT" STATE_DIR="$dir" TOKEN_FILE="$(TOKEN_FILE)" SUBNET="$SUBNET" \
+        APP_SERVERS="$(app_servers_yaml)" >"$dir/lb.yaml"
+    local priority=100 peer=lb1 unicast=""
+    [ "$node" = lb1 ] && priority=150 peer=lb2
+    if [ "$UNICAST" = 1 ]; then
+        unicast="    unicast_src_ip $(node_ip "$node")
+    unicast_peer {
+        $(node_ip "$peer")
+    }"
+    fi
+    "$ROOT/deploy/lib/render" "$ROOT/keepalived/keepalived.conf.tmpl" NODE="$node" INTERFACE=eth0 \
+        ROUTER_ID="$ROUTER_ID" PRIORITY="$priority" ADVERT_INT="$ADVERT_INT" PREEMPT_DELAY="$PREEMPT_DELAY" \
+        UNICAST="$unicast" VIP="$VIP" PREFIX="$PREFIX" ADMIN_PORT="$ADMIN_PORT" TRACK_FILE="$dir/tandem.track" \
+        NOTIFY="$ROOT/keepalived/notify.sh" TRANSITIONS_LOG="$dir/transitions.log" >"$dir/keepalived.conf"
+}
+
+start_tandem() {
+    local node=$1 dir
+    recorded_pid "$node" tandem-tracked >/dev/null && return
+    dir=$(node_dir "$node")
+    [ -f "$dir/lb.yaml" ] || render_lb "$node"
+    spawn "$node" tandem-tracked "$ROOT/deploy/lib/tracked" "$dir/tandem.track" \
+        "http://127.0.0.1:$ADMIN_PORT/healthz" env RUST_LOG=warn "$(bin tandem)" --config "$dir/lb.yaml"
+}
+
+# tandem's own pid (the tracked wrapper's child), from its pid file.
+tandem_pid() {
+    local pid
+    pid=$(cat "$(node_dir "$1")/tandem.pid" 2>/dev/null) || return 1
+    pid_is "$pid" "$(bin tandem)" && echo "$pid"
+}
+
+start_keepalived() {
+    local node=$1 dir
+    recorded_pid "$node" keepalived >/dev/null && return
+    dir=$(node_dir "$node")
+    [ -f "$dir/keepalived.conf" ] || render_lb "$node"
+    # A keepalived that was SIGKILLed left the VIP on eth0; the returning one
+    # starts as BACKUP and must not answer for it meanwhile.
+    in_ns "$node" ip addr del "$VIP/$PREFIX" dev eth0 2>/dev/null || true
+    # Foreground (-n), log to the console (-l), details (-D), VRRP only (-P),
+    # own pid files so two instances on one filesystem do not collide.
+    spawn "$node" keepalived /usr/sbin/keepalived -n -l -D -P -G -f "$dir/keepalived.conf" \
+        -p "$dir/keepalived-main.pid" -r "$dir/keepalived-vrrp.pid"
+}
+
+# keepalived's VRRP child (the parent restarts it if it dies alone).
+keepalived_child_pid() {
+    local pid
+    pid=$(cat "$(node_dir "$1")/keepalived-vrrp.pid" 2>/dev/null) || return 1
+    pid_is "$pid" /usr/sbin/keepalived && echo "$pid"
+}
