@@ -1,6 +1,8 @@
 //! LOCAL-DEMO CREDENTIALS. The data tier this crate starts is a throwaway
-//! for development and tests: it listens on 127.0.0.1 only, and its users have
-//! passwords equal to their names. Never reuse these anywhere else.
+//! for development and tests: it listens on one address only (127.0.0.1 by
+//! default, or a lab network namespace's), its users accept logins from any
+//! client address (`'%'`), and their passwords equal their names. Never
+//! reuse these anywhere else.
 //!
 //! | user    | password | grants                                                        | used by                       |
 //! |---------|----------|---------------------------------------------------------------|-------------------------------|

@@ -2,7 +2,8 @@
 //! integration tests: a MariaDB master with replicas (GTID, semi-sync
 //! AFTER_SYNC, every node booting read-only), a Redis master and replica, and
 //! three Sentinels (quorum 2) watching it as `mymaster`. Everything listens on
-//! 127.0.0.1 only and uses LOCAL-DEMO credentials ([`credentials`]).
+//! one address only, 127.0.0.1 unless [`DataTierOptions::host`] names another
+//! (e.g. a network namespace's), and uses LOCAL-DEMO credentials ([`credentials`]).
 //!
 //! ```no_run
 //! use tandem_services::{DataTier, DataTierOptions};
@@ -19,7 +20,9 @@
 //! Dropping the [`DataTier`] SIGKILLs its servers and removes its directory.
 //! For a long-lived development tier, the `tandem-services` binary (`make
 //! services`) starts one on fixed ports ([`FixedPorts::DEFAULT`]) and leaves it
-//! running; `make services-down` stops it.
+//! running; `tandem-services start NAME` restarts one of its servers after a
+//! kill, `status --porcelain` reports them for scripts, and `make services-down`
+//! stops it.
 //!
 //! Packages: `mariadb-server mariadb-client redis-server redis-sentinel`
 //! (`make deps`). Nothing here needs systemd or starts the packaged services.

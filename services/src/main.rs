@@ -1,26 +1,29 @@
 //! `tandem-services`: a development data tier that outlives the command.
 //!
 //! ```text
-//! tandem-services up     [--dir DIR] [--replicas N] [--mariadb-port P] [--redis-port P]
+//! tandem-services up     [--dir DIR] [--host ADDR] [--replicas N] [--mariadb-port P] [--redis-port P]
 //!                        [--sentinel-port P] [--free-ports] [--no-semi-sync]
-//! tandem-services status [--dir DIR]
+//! tandem-services status [--dir DIR] [--porcelain]
+//! tandem-services start  [--dir DIR] NAME
 //! tandem-services down   [--dir DIR]
 //! ```
-//! `make services` runs `up`, `make services-down` runs `down`.
+//! `make services` runs `up`, `make services-down` runs `down`. `status`,
+//! `start` and `down` take the address and everything else from DIR's state file.
 
+use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use tandem_services::commands::{self, UpOptions, DEFAULT_DIR};
-use tandem_services::{FixedPorts, Ports};
+use tandem_services::{FixedPorts, Ports, LOOPBACK};
 
 #[derive(Parser)]
 #[command(
     name = "tandem-services",
     version,
     about = "Start, inspect and stop tandem's local data tier \
-    (MariaDB master/replica, Redis + 3 Sentinels) on 127.0.0.1, with local-demo credentials"
+    (MariaDB master/replica, Redis + 3 Sentinels) on one address (default 127.0.0.1), with local-demo credentials"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -32,7 +35,9 @@ enum Command {
     /// Start the tier and leave it running; writes DIR/env for `set -a; . DIR/env`.
     Up(Up),
     /// Show each server: up or down, role, replication.
-    Status(Dir),
+    Status(Status),
+    /// Start one recorded server that is not running (e.g. after a kill), as `up` started it.
+    Start(Start),
     /// Stop the servers `up` started (by recorded PID) and remove DIR.
     Down(Dir),
 }
@@ -45,9 +50,31 @@ struct Dir {
 }
 
 #[derive(Args)]
+struct Status {
+    #[command(flatten)]
+    dir: Dir,
+    /// For scripts: one line per server, `name<TAB>kind<TAB>host:port<TAB>pid<TAB>up|down<TAB>role`,
+    /// role `master`, `replica`, `sentinel` or `-`; nothing else.
+    #[arg(long)]
+    porcelain: bool,
+}
+
+#[derive(Args)]
+struct Start {
+    #[command(flatten)]
+    dir: Dir,
+    /// The server's name as `status` shows it: mariadb-0, redis-1, sentinel-2, ...
+    name: String,
+}
+
+#[derive(Args)]
 struct Up {
     #[command(flatten)]
     dir: Dir,
+    /// The IPv4 address every server listens on (only there) and the printed URLs name;
+    /// one of this host's, e.g. a network namespace's.
+    #[arg(long, value_name = "ADDR", default_value_t = LOOPBACK)]
+    host: Ipv4Addr,
     /// MariaDB replicas besides the master.
     #[arg(long, default_value_t = 1)]
     replicas: usize,
@@ -73,6 +100,7 @@ fn main() -> ExitCode {
     let result = match command {
         Command::Up(Up {
             dir: Dir { dir },
+            host,
             replicas,
             mariadb_port,
             redis_port,
@@ -85,9 +113,11 @@ fn main() -> ExitCode {
             } else {
                 Ports::Fixed(FixedPorts { mariadb: mariadb_port, redis: redis_port, sentinel: sentinel_port })
             };
-            commands::up(&UpOptions { dir, replicas, ports, semi_sync: !no_semi_sync }).map(|()| true)
+            commands::up(&UpOptions { dir, replicas, ports, host, semi_sync: !no_semi_sync }).map(|()| true)
         }
-        Command::Status(Dir { dir }) => commands::status(&dir),
+        Command::Status(Status { dir: Dir { dir }, porcelain: false }) => commands::status(&dir),
+        Command::Status(Status { dir: Dir { dir }, porcelain: true }) => commands::status_porcelain(&dir),
+        Command::Start(Start { dir: Dir { dir }, name }) => commands::start(&dir, &name).map(|()| true),
         Command::Down(Dir { dir }) => commands::down(&dir).map(|()| true),
     };
     match result {

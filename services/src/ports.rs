@@ -1,6 +1,6 @@
-//! Which loopback ports the tier listens on.
+//! Which ports the tier listens on, on its one address (default [`LOOPBACK`]).
 //!
-//! Tests use [`Ports::Free`]: ports the kernel hands out for `127.0.0.1:0`, so
+//! Tests use [`Ports::Free`]: ports the kernel hands out for `HOST:0`, so
 //! parallel tests never collide (a port taken between choosing and binding
 //! makes the tier retry with new ones). `tandem-services up` uses
 //! [`Ports::Fixed`] with [`FixedPorts::DEFAULT`], so the URLs stay the same from
@@ -10,7 +10,9 @@ use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 
 use crate::error::{Error, Result};
 
-/// The only address anything in the tier listens on.
+/// The default address of the tier: every server listens on this one
+/// address only, unless [`DataTierOptions::host`](crate::DataTierOptions::host)
+/// (`tandem-services up --host`) names another.
 pub const LOOPBACK: Ipv4Addr = Ipv4Addr::LOCALHOST;
 
 /// Port selection for a tier.
@@ -56,19 +58,19 @@ pub(crate) struct PortPlan {
 }
 
 impl Ports {
-    /// Chooses the ports for `mariadb_nodes` MariaDB servers, 2 Redis and 3
-    /// Sentinels. Fixed ports are checked to be free now, so a clash is
-    /// reported by port number rather than by a server's log.
-    pub(crate) fn plan(&self, mariadb_nodes: usize) -> Result<PortPlan> {
+    /// Chooses the ports on `host` for `mariadb_nodes` MariaDB servers, 2
+    /// Redis and 3 Sentinels. Fixed ports are checked to be free on `host`
+    /// now, so a clash is reported by port number rather than by a server's log.
+    pub(crate) fn plan(&self, host: Ipv4Addr, mariadb_nodes: usize) -> Result<PortPlan> {
         match self {
-            Ports::Free => free_plan(mariadb_nodes),
+            Ports::Free => free_plan(host, mariadb_nodes),
             Ports::Fixed(fixed) => {
                 let plan = fixed_plan(fixed, mariadb_nodes)?;
                 for (name, port) in plan.named() {
-                    if TcpListener::bind((LOOPBACK, port)).is_err() {
+                    if let Err(e) = TcpListener::bind((host, port)) {
                         return Err(Error::Invalid(format!(
-                            "port 127.0.0.1:{port} for {name} is in use: stop what listens there or choose other \
-                             base ports"
+                            "cannot listen on {host}:{port} for {name} ({e}): stop what listens there, choose other \
+                             base ports, or give an address of this host"
                         )));
                     }
                 }
@@ -118,12 +120,12 @@ fn fixed_plan(fixed: &FixedPorts, mariadb_nodes: usize) -> Result<PortPlan> {
     Ok(plan)
 }
 
-/// Holds all listeners at once so the kernel hands out distinct ports, then
-/// releases them for the servers to bind.
-fn free_plan(mariadb_nodes: usize) -> Result<PortPlan> {
+/// Holds all listeners on `host` at once so the kernel hands out distinct
+/// ports, then releases them for the servers to bind.
+fn free_plan(host: Ipv4Addr, mariadb_nodes: usize) -> Result<PortPlan> {
     let count = mariadb_nodes + 5;
     let listeners = (0..count)
-        .map(|_| TcpListener::bind((LOOPBACK, 0)).map_err(|e| Error::io("bind 127.0.0.1:0 to find a free port", e)))
+        .map(|_| TcpListener::bind((host, 0)).map_err(|e| Error::io(format!("bind {host}:0 to find a free port"), e)))
         .collect::<Result<Vec<_>>>()?;
     let ports = listeners
         .iter()
@@ -165,10 +167,19 @@ mod tests {
 
     #[test]
     fn free_ports_are_distinct() {
-        let plan = free_plan(2).expect("free ports");
+        let plan = free_plan(LOOPBACK, 2).expect("free ports");
         let mut ports: Vec<u16> = plan.named().into_iter().map(|(_, p)| p).collect();
         ports.sort_unstable();
         ports.dedup();
         assert_eq!(ports.len(), 7);
+    }
+
+    #[test]
+    fn fixed_ports_are_checked_on_the_tier_address() {
+        let taken = TcpListener::bind((Ipv4Addr::new(127, 0, 0, 2), 0)).expect("bind 127.0.0.2");
+        let port = taken.local_addr().expect("addr").port();
+        let fixed = Ports::Fixed(FixedPorts { mariadb: port, redis: 1, sentinel: 3 });
+        let err = fixed.plan(Ipv4Addr::new(127, 0, 0, 2), 1).expect_err("taken on 127.0.0.2");
+        assert!(err.to_string().contains(&format!("127.0.0.2:{port} for mariadb-0")), "{err}");
     }
 }

@@ -66,6 +66,21 @@ impl Daemon {
         &self.program
     }
 
+    /// The arguments it is started with (without a restart's extras).
+    pub(crate) fn args(&self) -> &[OsString] {
+        &self.args
+    }
+
+    /// Where its stdout and stderr go.
+    pub(crate) fn output(&self) -> &Path {
+        &self.output
+    }
+
+    /// The server's own log file, if it has one.
+    pub(crate) fn server_log(&self) -> Option<&Path> {
+        self.logs.get(1).map(PathBuf::as_path)
+    }
+
     /// Starts the process with its args plus `extra`. Fails if it is running.
     pub(crate) fn spawn(&mut self, extra: &[OsString]) -> Result<()> {
         if self.is_running() {

@@ -1,7 +1,7 @@
 //! The whole data tier: MariaDB master + replicas with GTID semi-sync
 //! replication, Redis master + replica, three Sentinels.
 
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -20,7 +20,7 @@ use crate::sentinel::{self, new_ids, sentinel_conf, Sentinel, SentinelConfig};
 pub mod env_vars {
     /// Comma-separated app-user URLs of every MariaDB node, master first at start.
     pub const APP_DB_NODES: &str = "TANDEM_APP_DB_NODES";
-    /// Comma-separated `127.0.0.1:port` of the Sentinels.
+    /// Comma-separated `host:port` of the Sentinels.
     pub const APP_SENTINELS: &str = "TANDEM_APP_SENTINELS";
     /// The name the Sentinels know the Redis master by (`mymaster`).
     pub const APP_REDIS_MASTER: &str = "TANDEM_APP_REDIS_MASTER";
@@ -49,6 +49,13 @@ pub struct DataTierOptions {
     pub replicas: usize,
     /// Default [`Ports::Free`] (tests); `tandem-services up` uses fixed ports.
     pub ports: Ports,
+    /// The one address every server listens on, replicates to and is
+    /// announced at, and that the URLs of [`DataTier::env`] name. Default
+    /// [`LOOPBACK`] (127.0.0.1). Any other address must be one of this
+    /// host's (e.g. the address of the network namespace the tier runs in);
+    /// the tier then also accepts clients from other hosts (see
+    /// [`credentials`](crate::credentials): local-demo passwords).
+    pub host: Ipv4Addr,
     /// Semi-synchronous replication (AFTER_SYNC, 1 s timeout). Default true:
     /// a failover then loses no acknowledged write.
     pub semi_sync: bool,
@@ -60,7 +67,14 @@ pub struct DataTierOptions {
 
 impl Default for DataTierOptions {
     fn default() -> Self {
-        DataTierOptions { dir: None, replicas: 1, ports: Ports::Free, semi_sync: true, own_process_group: false }
+        DataTierOptions {
+            dir: None,
+            replicas: 1,
+            ports: Ports::Free,
+            host: LOOPBACK,
+            semi_sync: true,
+            own_process_group: false,
+        }
     }
 }
 
@@ -78,6 +92,7 @@ pub struct DataTier {
     pub redis: Vec<Redis>,
     /// Three Sentinels, quorum 2.
     pub sentinels: Vec<Sentinel>,
+    host: Ipv4Addr,
     dir: PathBuf,
     remove_dir: bool,
     semi_sync: bool,
@@ -101,7 +116,7 @@ impl DataTier {
             let mut template = Template::begin(&dir.join("template"), &mariadb_programs.install_db, running_as_root())?;
             let mut attempt = 1;
             loop {
-                let plan = opts.ports.plan(1 + opts.replicas)?;
+                let plan = opts.ports.plan(opts.host, 1 + opts.replicas)?;
                 let progs = (&mariadb_programs, &redis_programs);
                 match start_once(&opts, &dir, &plan, &mut template, progs) {
                     Err(e) if e.is_port_in_use() && opts.ports.retryable() && attempt < PORT_ATTEMPTS => {
@@ -128,6 +143,11 @@ impl DataTier {
         }
     }
 
+    /// The address every server listens on.
+    pub fn host(&self) -> Ipv4Addr {
+        self.host
+    }
+
     /// The tier's directory (one subdirectory per server).
     pub fn dir(&self) -> &Path {
         &self.dir
@@ -144,25 +164,25 @@ impl DataTier {
     }
 
     /// App-user URLs of every MariaDB node, comma-separated, initial master
-    /// first: `mysql://app:app@127.0.0.1:P1/appdb?prefer_socket=false,...`.
+    /// first: `mysql://app:app@HOST:P1/appdb?prefer_socket=false,...`.
     pub fn app_db_urls(&self) -> String {
-        app_db_urls(&self.mariadb_ports())
+        app_db_urls(self.host, &self.mariadb_ports())
     }
 
     /// The same with the admin user, for a promotion controller.
     pub fn admin_db_urls(&self) -> String {
-        admin_db_urls(&self.mariadb_ports())
+        admin_db_urls(self.host, &self.mariadb_ports())
     }
 
-    /// `127.0.0.1:S1,127.0.0.1:S2,127.0.0.1:S3`.
+    /// `HOST:S1,HOST:S2,HOST:S3`.
     pub fn sentinel_addrs(&self) -> String {
-        sentinel_addrs(&self.sentinels.iter().map(|s| s.port).collect::<Vec<_>>())
+        sentinel_addrs(self.host, &self.sentinels.iter().map(|s| s.port).collect::<Vec<_>>())
     }
 
     /// The environment for the app and the promotion controller (names in
     /// [`env_vars`]).
     pub fn env(&self) -> Vec<(String, String)> {
-        tier_env(&self.mariadb_ports(), &self.sentinels.iter().map(|s| s.port).collect::<Vec<_>>())
+        tier_env(self.host, &self.mariadb_ports(), &self.sentinels.iter().map(|s| s.port).collect::<Vec<_>>())
     }
 
     fn mariadb_ports(&self) -> Vec<u16> {
@@ -203,31 +223,32 @@ impl Drop for DataTier {
     }
 }
 
-/// App-user URLs for MariaDB nodes on `ports`, comma-separated.
-pub fn app_db_urls(ports: &[u16]) -> String {
-    ports.iter().map(|p| mysql_url(APP_USER, APP_PASSWORD, *p)).collect::<Vec<_>>().join(",")
+/// App-user URLs for MariaDB nodes on `host`:`ports`, comma-separated.
+pub fn app_db_urls(host: Ipv4Addr, ports: &[u16]) -> String {
+    ports.iter().map(|p| mysql_url(APP_USER, APP_PASSWORD, SocketAddr::from((host, *p)))).collect::<Vec<_>>().join(",")
 }
 
-/// Admin-user URLs for MariaDB nodes on `ports`, comma-separated.
-pub fn admin_db_urls(ports: &[u16]) -> String {
-    ports.iter().map(|p| mysql_url(ADMIN_USER, ADMIN_PASSWORD, *p)).collect::<Vec<_>>().join(",")
+/// Admin-user URLs for MariaDB nodes on `host`:`ports`, comma-separated.
+pub fn admin_db_urls(host: Ipv4Addr, ports: &[u16]) -> String {
+    let url = |p: &u16| mysql_url(ADMIN_USER, ADMIN_PASSWORD, SocketAddr::from((host, *p)));
+    ports.iter().map(url).collect::<Vec<_>>().join(",")
 }
 
-/// `127.0.0.1:port` list, comma-separated.
-pub fn sentinel_addrs(ports: &[u16]) -> String {
-    ports.iter().map(|p| SocketAddr::from((LOOPBACK, *p)).to_string()).collect::<Vec<_>>().join(",")
+/// `host:port` list, comma-separated.
+pub fn sentinel_addrs(host: Ipv4Addr, ports: &[u16]) -> String {
+    ports.iter().map(|p| SocketAddr::from((host, *p)).to_string()).collect::<Vec<_>>().join(",")
 }
 
-/// The tier's environment for MariaDB nodes and Sentinels on these ports
-/// (what [`DataTier::env`] returns; `tandem-services` rebuilds it from its
-/// state file).
-pub fn tier_env(mariadb_ports: &[u16], sentinel_ports: &[u16]) -> Vec<(String, String)> {
+/// The tier's environment for MariaDB nodes and Sentinels on `host` and
+/// these ports (what [`DataTier::env`] returns; `tandem-services` rebuilds it
+/// from its state file).
+pub fn tier_env(host: Ipv4Addr, mariadb_ports: &[u16], sentinel_ports: &[u16]) -> Vec<(String, String)> {
     use env_vars::*;
     [
-        (APP_DB_NODES, app_db_urls(mariadb_ports)),
-        (APP_SENTINELS, sentinel_addrs(sentinel_ports)),
+        (APP_DB_NODES, app_db_urls(host, mariadb_ports)),
+        (APP_SENTINELS, sentinel_addrs(host, sentinel_ports)),
         (APP_REDIS_MASTER, sentinel::REDIS_MASTER_NAME.to_string()),
-        (DBCTL_NODES, admin_db_urls(mariadb_ports)),
+        (DBCTL_NODES, admin_db_urls(host, mariadb_ports)),
         (DBCTL_REPL_USER, REPL_USER.to_string()),
         (DBCTL_REPL_PASSWORD, REPL_PASSWORD.to_string()),
     ]
@@ -246,13 +267,14 @@ fn start_once(
     template: &mut Template,
     (mariadb_programs, redis_programs): (&mariadb::Programs, &redis::Programs),
 ) -> Result<DataTier> {
-    let group = opts.own_process_group;
+    let (group, host) = (opts.own_process_group, opts.host);
     // Dropped on any error below, killing what was started; the directory
     // stays for a retry (the caller removes it).
     let mut tier = DataTier {
         mariadb: Vec::new(),
         redis: Vec::new(),
         sentinels: Vec::new(),
+        host,
         dir: dir.to_path_buf(),
         remove_dir: false,
         semi_sync: opts.semi_sync,
@@ -260,8 +282,8 @@ fn start_once(
     };
 
     let [redis_master, redis_replica] = plan.redis;
-    tier.redis.push(Redis::create(0, dir, redis_master, None, redis_programs, group)?);
-    tier.redis.push(Redis::create(1, dir, redis_replica, Some(redis_master), redis_programs, group)?);
+    tier.redis.push(Redis::create(0, dir, (host, redis_master), None, redis_programs, group)?);
+    tier.redis.push(Redis::create(1, dir, (host, redis_replica), Some(redis_master), redis_programs, group)?);
     for r in &mut tier.redis {
         r.spawn()?;
     }
@@ -271,6 +293,7 @@ fn start_once(
             plan.sentinels.iter().zip(&ids).filter(|(p, _)| **p != port).map(|(p, id)| (*p, id.clone())).collect();
         let conf = |dir: &Path| {
             sentinel_conf(&SentinelConfig {
+                host,
                 port,
                 dir,
                 myid: id,
@@ -279,7 +302,7 @@ fn start_once(
                 peers: &peers,
             })
         };
-        let mut s = Sentinel::create(i, dir, conf, port, id.clone(), redis_programs, group)?;
+        let mut s = Sentinel::create(i, dir, conf, (host, port), id.clone(), redis_programs, group)?;
         s.spawn()?;
         tier.sentinels.push(s);
     }
@@ -287,7 +310,7 @@ fn start_once(
     let datadir = template.finish()?;
     let as_root = running_as_root();
     for (i, &port) in plan.mariadb.iter().enumerate() {
-        let mut node = MariaDb::create(i, dir, port, &datadir, mariadb_programs, as_root, group)?;
+        let mut node = MariaDb::create(i, dir, (host, port), &datadir, mariadb_programs, as_root, group)?;
         node.spawn()?;
         tier.mariadb.push(node);
     }
@@ -379,7 +402,7 @@ mod tests {
 
     #[test]
     fn env_lists_every_node_master_first_and_the_sentinels() {
-        let env = tier_env(&[13306, 13307], &[26479, 26480, 26481]);
+        let env = tier_env(LOOPBACK, &[13306, 13307], &[26479, 26480, 26481]);
         let get = |k: &str| env.iter().find(|(name, _)| name == k).map(|(_, v)| v.as_str()).expect(k);
         assert_eq!(
             get("TANDEM_APP_DB_NODES"),
@@ -396,6 +419,20 @@ mod tests {
         assert_eq!(get("TANDEM_DBCTL_REPL_USER"), "repl");
         assert_eq!(get("TANDEM_DBCTL_REPL_PASSWORD"), "repl");
         assert_eq!(env.len(), 6);
+    }
+
+    #[test]
+    fn env_names_the_tier_address() {
+        let env = tier_env(Ipv4Addr::new(10, 231, 0, 30), &[13306], &[26479, 26480]);
+        let get = |k: &str| env.iter().find(|(name, _)| name == k).map(|(_, v)| v.as_str()).expect(k);
+        assert_eq!(get("TANDEM_APP_DB_NODES"), "mysql://app:app@10.231.0.30:13306/appdb?prefer_socket=false");
+        assert_eq!(get("TANDEM_DBCTL_NODES"), "mysql://admin:admin@10.231.0.30:13306/appdb?prefer_socket=false");
+        assert_eq!(get("TANDEM_APP_SENTINELS"), "10.231.0.30:26479,10.231.0.30:26480");
+    }
+
+    #[test]
+    fn options_default_to_loopback() {
+        assert_eq!(DataTierOptions::default().host, Ipv4Addr::LOCALHOST);
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! The data tier on free ports, end to end: MariaDB replication with
 //! semi-sync, the app user's limits, Redis replication, Sentinel failover,
-//! node restarts, and cleanup on drop.
+//! node restarts, cleanup on drop, and a tier on another address.
 
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::path::Path;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -194,4 +194,61 @@ fn a_crashed_master_restarts_without_the_write_no_replica_acknowledged() {
     assert_eq!(master.sql("SELECT @@global.read_only").expect("ro").trim(), "1");
     let log = std::fs::read_to_string(master.error_log()).expect("error log");
     assert!(log.contains("Successfully truncated binlog"), "no truncation in {}", master.error_log().display());
+}
+
+/// The network-namespace lab runs the tier on the namespace's address; on
+/// Linux all of 127/8 is local, so 127.0.0.2 stands in for it here. Replicas
+/// and Sentinels connect from 127.0.0.1 (the kernel's source for 127/8), so
+/// this also checks that everything announces 127.0.0.2 rather than the
+/// address it connects from.
+#[test]
+fn a_tier_on_127_0_0_2_listens_announces_and_fails_over_there_only() {
+    let host = Ipv4Addr::new(127, 0, 0, 2);
+    let mut tier = DataTier::start(DataTierOptions { host, ..Default::default() }).expect("tier on 127.0.0.2");
+    assert_eq!(tier.host(), host);
+
+    // The environment names 127.0.0.2 only.
+    let env = tier.env();
+    let get = |k: &str| env.iter().find(|(name, _)| name == k).map(|(_, v)| v.clone()).expect(k);
+    for url in get("TANDEM_APP_DB_NODES").split(',').chain(get("TANDEM_DBCTL_NODES").split(',')) {
+        assert!(url.contains("@127.0.0.2:"), "{url}");
+    }
+    for addr in get("TANDEM_APP_SENTINELS").split(',') {
+        assert!(addr.starts_with("127.0.0.2:"), "{addr}");
+    }
+
+    // Every server listens on 127.0.0.2 only.
+    let ports = tier.mariadb.iter().map(|m| m.port).chain(tier.redis.iter().map(|r| r.port));
+    for port in ports.chain(tier.sentinels.iter().map(|s| s.port)) {
+        assert!(TcpStream::connect(("127.0.0.2", port)).is_ok(), "nothing on 127.0.0.2:{port}");
+        assert!(TcpStream::connect(("127.0.0.1", port)).is_err(), "127.0.0.1:{port} answers");
+    }
+
+    // The app user works over 127.0.0.2, with an explicit client too.
+    let master = &tier.mariadb[0];
+    master
+        .sql_as("app", "app", "CREATE TABLE appdb.t (id INT PRIMARY KEY); INSERT INTO appdb.t VALUES (1)")
+        .expect("app");
+    let out = std::process::Command::new("mariadb")
+        .args(["--no-defaults", "--protocol=TCP", "-h127.0.0.2", &format!("-P{}", master.port), "-uapp", "-papp"])
+        .args(["--skip-column-names", "-e", "SELECT COUNT(*) FROM appdb.t"])
+        .output()
+        .expect("mariadb client");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "1", "{}", String::from_utf8_lossy(&out.stderr));
+    let status = tier.mariadb[1].slave_status().expect("status").expect("replica");
+    assert_eq!((status["Master_Host"].as_str(), status["Slave_IO_Running"].as_str()), ("127.0.0.2", "Yes"));
+
+    // Redis and the Sentinels know each other at 127.0.0.2.
+    let replicas = tier.sentinels[0].cli(&["SENTINEL", "REPLICAS", "mymaster"]).expect("replicas");
+    assert!(replicas.contains(&format!("127.0.0.2:{}", tier.redis[1].port)), "{replicas}");
+    let peers = tier.sentinels[0].cli(&["SENTINEL", "SENTINELS", "mymaster"]).expect("sentinels");
+    assert!(!peers.contains("127.0.0.1"), "{peers}");
+
+    // A failover promotes the replica at its 127.0.0.2 address.
+    let new_master = tier.redis[1].addr();
+    tier.redis[0].kill();
+    eventually("failed over on 127.0.0.2", Duration::from_secs(20), || {
+        tier.sentinels.iter().all(|s| s.master_addr().ok().flatten() == Some(new_master))
+    });
+    eventually("promoted", Duration::from_secs(10), || tier.redis[1].role().is_ok_and(|r| r == "master"));
 }

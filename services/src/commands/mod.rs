@@ -1,22 +1,23 @@
-//! What `tandem-services up|down|status` do, for a tier that outlives the
-//! command: `up` detaches the servers and records them in the directory,
-//! `down` and `status` work from that record alone.
+//! What `tandem-services up|down|status|start` do, for a tier that outlives
+//! the command: `up` detaches the servers and records them in the
+//! directory, `down`, `status` and `start` work from that record alone.
 
+mod start;
+mod status;
+
+use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
 
-use crate::credentials::{ADMIN_PASSWORD, ADMIN_USER};
+pub use self::start::start;
+pub use self::status::{mariadb_role, porcelain_line, redis_role, status, status_porcelain};
 use crate::error::{Error, Result};
-use crate::mariadb::{rows_at, sql_at};
 use crate::ports::Ports;
-use crate::process::{find_program, pid_runs, signal_pid, POLL};
-use crate::redis::{cli_at, info_field, parse_info};
-use crate::sentinel::master_addr_at;
-use crate::state::{env_text, read_state, records, state_text, Kind, Record, ENV_FILE, STATE_FILE};
-use crate::tier::tier_env;
+use crate::process::{pid_runs, signal_pid, POLL};
+use crate::state::{env_text, read_state, records, write_state, Kind, Record, ENV_FILE};
 use crate::{DataTier, DataTierOptions};
 
 /// Default directory of a development tier.
@@ -30,6 +31,8 @@ pub struct UpOptions {
     pub dir: PathBuf,
     pub replicas: usize,
     pub ports: Ports,
+    /// The address every server listens on ([`DataTierOptions::host`]).
+    pub host: Ipv4Addr,
     pub semi_sync: bool,
 }
 
@@ -61,6 +64,7 @@ pub fn up(opts: &UpOptions) -> Result<()> {
         dir: Some(dir.clone()),
         replicas: opts.replicas,
         ports: opts.ports,
+        host: opts.host,
         semi_sync: opts.semi_sync,
         own_process_group: true,
     });
@@ -76,8 +80,7 @@ pub fn up(opts: &UpOptions) -> Result<()> {
     let dir = tier.dir().to_path_buf();
     let env_path = dir.join(ENV_FILE);
     std::fs::write(&env_path, env_text(&tier.env())).map_err(Error::io_at("write", &env_path))?;
-    let state_path = dir.join(STATE_FILE);
-    std::fs::write(&state_path, state_text(&records(&tier))).map_err(Error::io_at("write", &state_path))?;
+    write_state(&dir, &records(&tier))?;
     let took = tier.started_in();
     let env = tier.env();
     let servers = records(&tier);
@@ -85,14 +88,15 @@ pub fn up(opts: &UpOptions) -> Result<()> {
 
     println!("data tier up in {} ms in {}", took.as_millis(), dir.display());
     for r in &servers {
-        println!("  {:<11} 127.0.0.1:{:<5} pid {}", r.name, r.port, r.pid);
+        println!("  {:<11} {:<21} pid {}", r.name, r.addr(), r.pid);
     }
     println!("\nenvironment ({}; load with `set -a; . {}; set +a`):", env_path.display(), env_path.display());
     for (k, v) in &env {
         println!("{k}={v}");
     }
     println!(
-        "\nstatus: tandem-services status --dir {0}\nstop:   tandem-services down --dir {0}   (or: make services-down)",
+        "\nstatus:  tandem-services status --dir {0}\nrestart: tandem-services start --dir {0} NAME   (one stopped server)\n\
+         stop:    tandem-services down --dir {0}   (or: make services-down)",
         dir.display()
     );
     Ok(())
@@ -159,108 +163,4 @@ fn wait_while(mut condition: impl FnMut() -> bool, timeout: Duration) {
     while condition() && Instant::now() < deadline {
         thread::sleep(POLL);
     }
-}
-
-/// Prints each recorded server: up or down, and its role. Returns true when
-/// every server runs.
-pub fn status(dir: &Path) -> Result<bool> {
-    let Some(recorded) = read_state(dir)? else {
-        println!("no tandem-services tier in {}", dir.display());
-        return Ok(false);
-    };
-    let client = find_program("mariadb", "mariadb-client")?;
-    let cli = find_program("redis-cli", "redis-tools")?;
-    let mut all_up = true;
-    println!("tier in {}", dir.display());
-    for r in &recorded {
-        let up = pid_runs(r.pid, &r.program);
-        all_up &= up;
-        let detail = if !up {
-            String::new()
-        } else {
-            let described = match r.kind() {
-                Some(Kind::MariaDb) => describe_mariadb(&client, r.port),
-                Some(Kind::Redis) => describe_redis(&cli, r.port),
-                Some(Kind::Sentinel) => describe_sentinel(&cli, r.port),
-                None => Ok(String::new()),
-            };
-            described.unwrap_or_else(|e| format!("not answering: {e}"))
-        };
-        println!(
-            "  {:<11} 127.0.0.1:{:<5} pid {:<7} {:<4} {detail}",
-            r.name,
-            r.port,
-            r.pid,
-            if up { "up" } else { "DOWN" }
-        );
-    }
-    let ports = |kind| recorded.iter().filter(|r| r.kind() == Some(kind)).map(|r| r.port).collect::<Vec<_>>();
-    println!("\nenvironment: {} (same as:)", dir.join(ENV_FILE).display());
-    for (k, v) in tier_env(&ports(Kind::MariaDb), &ports(Kind::Sentinel)) {
-        println!("  {k}={v}");
-    }
-    Ok(all_up)
-}
-
-fn describe_mariadb(client: &Path, port: u16) -> Result<String> {
-    let sql = |q: &str| sql_at(client, port, ADMIN_USER, ADMIN_PASSWORD, q);
-    let vars = sql("SELECT @@global.read_only, @@global.gtid_binlog_pos, @@global.gtid_slave_pos")?;
-    let vars: Vec<&str> = vars.trim_end_matches('\n').split('\t').collect();
-    let get = |i: usize| vars.get(i).copied().unwrap_or("?");
-    let mut text = format!("read_only={} gtid_binlog_pos={:?} gtid_slave_pos={:?}", get(0), get(1), get(2));
-    let status = rows_at(client, port, ADMIN_USER, ADMIN_PASSWORD, "SHOW SLAVE STATUS")?;
-    if let Some(row) = status.first() {
-        let f = |k: &str| row.get(k).map(String::as_str).unwrap_or("?");
-        text.push_str(&format!(
-            " | replica of {}:{} io={} sql={} behind={} gtid_io_pos={:?}",
-            f("Master_Host"),
-            f("Master_Port"),
-            f("Slave_IO_Running"),
-            f("Slave_SQL_Running"),
-            f("Seconds_Behind_Master"),
-            f("Gtid_IO_Pos")
-        ));
-        for key in ["Last_IO_Error", "Last_SQL_Error"] {
-            if !f(key).is_empty() {
-                text.push_str(&format!(" {key}={:?}", f(key)));
-            }
-        }
-    }
-    let semi = rows_at(
-        client,
-        port,
-        ADMIN_USER,
-        ADMIN_PASSWORD,
-        "SHOW GLOBAL STATUS WHERE Variable_name IN ('Rpl_semi_sync_master_status', 'Rpl_semi_sync_master_clients')",
-    )?;
-    let value = |name: &str| {
-        semi.iter().find(|r| r.get("Variable_name").is_some_and(|n| n == name)).and_then(|r| r.get("Value").cloned())
-    };
-    if value("Rpl_semi_sync_master_status").as_deref() == Some("ON") {
-        text.push_str(&format!(
-            " | semi-sync master ON, {} replica(s)",
-            value("Rpl_semi_sync_master_clients").unwrap_or_default()
-        ));
-    }
-    Ok(text)
-}
-
-fn describe_redis(cli: &Path, port: u16) -> Result<String> {
-    let info = parse_info(&cli_at(cli, port, &["INFO", "replication"])?);
-    Ok(match info_field(&info, "role") {
-        "master" => format!("master, {} replica(s)", info_field(&info, "connected_slaves")),
-        role => format!(
-            "{role} of {}:{} link={}",
-            info_field(&info, "master_host"),
-            info_field(&info, "master_port"),
-            info_field(&info, "master_link_status")
-        ),
-    })
-}
-
-fn describe_sentinel(cli: &Path, port: u16) -> Result<String> {
-    Ok(match master_addr_at(cli, port)? {
-        Some(addr) => format!("master {} = {addr}", DataTier::REDIS_MASTER_NAME),
-        None => format!("knows no master {}", DataTier::REDIS_MASTER_NAME),
-    })
 }

@@ -1,4 +1,4 @@
-//! Talking to a MariaDB node by port: the `mariadb` command-line client for
+//! Talking to a MariaDB node by address: the `mariadb` command-line client for
 //! SQL (over TCP, `--no-defaults` so Debian's client config does not leak in)
 //! and a greeting probe for "is it up".
 
@@ -10,7 +10,6 @@ use std::process::Command;
 use std::time::Duration;
 
 use crate::error::Result;
-use crate::ports::LOOPBACK;
 use crate::process::run;
 
 /// How long one SQL command may take before it is killed (a paused server
@@ -21,28 +20,28 @@ pub const SQL_TIMEOUT: Duration = Duration::from_secs(10);
 /// mode (`NULL` for NULL; tabs, newlines and backslashes escaped).
 pub type Row = BTreeMap<String, String>;
 
-/// Runs `sql` as `user` on the node at `port` and returns stdout
+/// Runs `sql` as `user` on the node at `addr` and returns stdout
 /// (`--batch --skip-column-names`: one line per row, tab-separated).
-pub(crate) fn sql_at(client: &Path, port: u16, user: &str, password: &str, sql: &str) -> Result<String> {
-    let mut cmd = client_command(client, port, user, password);
+pub(crate) fn sql_at(client: &Path, addr: SocketAddr, user: &str, password: &str, sql: &str) -> Result<String> {
+    let mut cmd = client_command(client, addr, user, password);
     cmd.args(["--skip-column-names", &format!("--execute={sql}")]);
-    run(&mut cmd, &label(port, user, sql), SQL_TIMEOUT)
+    run(&mut cmd, &label(addr, user, sql), SQL_TIMEOUT)
 }
 
 /// Runs `sql` and returns its rows keyed by column name.
-pub(crate) fn rows_at(client: &Path, port: u16, user: &str, password: &str, sql: &str) -> Result<Vec<Row>> {
-    let mut cmd = client_command(client, port, user, password);
+pub(crate) fn rows_at(client: &Path, addr: SocketAddr, user: &str, password: &str, sql: &str) -> Result<Vec<Row>> {
+    let mut cmd = client_command(client, addr, user, password);
     cmd.arg(format!("--execute={sql}"));
-    run(&mut cmd, &label(port, user, sql), SQL_TIMEOUT).map(|out| parse_batch(&out))
+    run(&mut cmd, &label(addr, user, sql), SQL_TIMEOUT).map(|out| parse_batch(&out))
 }
 
-fn client_command(client: &Path, port: u16, user: &str, password: &str) -> Command {
+fn client_command(client: &Path, addr: SocketAddr, user: &str, password: &str) -> Command {
     let mut cmd = Command::new(client);
     cmd.args([
         "--no-defaults".to_string(),
         "--protocol=TCP".into(),
-        format!("--host={LOOPBACK}"),
-        format!("--port={port}"),
+        format!("--host={}", addr.ip()),
+        format!("--port={}", addr.port()),
         format!("--user={user}"),
         format!("--password={password}"),
         "--connect-timeout=2".into(),
@@ -51,8 +50,8 @@ fn client_command(client: &Path, port: u16, user: &str, password: &str) -> Comma
     cmd
 }
 
-fn label(port: u16, user: &str, sql: &str) -> String {
-    format!("mariadb -u {user} -P {port} -e \"{sql}\"")
+fn label(addr: SocketAddr, user: &str, sql: &str) -> String {
+    format!("mariadb -u {user} -h {} -P {} -e \"{sql}\"", addr.ip(), addr.port())
 }
 
 /// Parses `--batch` output with a header line into rows.
@@ -66,11 +65,10 @@ pub fn parse_batch(output: &str) -> Vec<Row> {
         .collect()
 }
 
-/// `Ok` once the node at `port` sends its handshake greeting. mariadbd opens
+/// `Ok` once the node at `addr` sends its handshake greeting. mariadbd opens
 /// its port only after storage engines, recovery and grants are loaded, so a
 /// greeting means it accepts logins. `Err` says why not yet.
-pub(crate) fn greeting(port: u16) -> std::result::Result<(), String> {
-    let addr = SocketAddr::from((LOOPBACK, port));
+pub(crate) fn greeting(addr: SocketAddr) -> std::result::Result<(), String> {
     let mut stream = TcpStream::connect_timeout(&addr, Duration::from_millis(500)).map_err(|e| e.to_string())?;
     stream.set_read_timeout(Some(Duration::from_millis(1000))).map_err(|e| e.to_string())?;
     // 3-byte length, sequence id, then protocol version 10 (0xff: an error
@@ -105,7 +103,7 @@ mod tests {
 
     #[test]
     fn greeting_fails_clearly_when_nothing_listens() {
-        let port = std::net::TcpListener::bind((LOOPBACK, 0)).and_then(|l| l.local_addr()).expect("port").port();
-        assert!(greeting(port).is_err());
+        let addr = std::net::TcpListener::bind(("127.0.0.1", 0)).and_then(|l| l.local_addr()).expect("port");
+        assert!(greeting(addr).is_err());
     }
 }

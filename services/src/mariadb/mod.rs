@@ -6,7 +6,7 @@ pub(crate) mod config;
 mod replication;
 pub(crate) mod template;
 
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -19,7 +19,6 @@ pub use replication::change_master_sql;
 
 use crate::credentials::{ADMIN_PASSWORD, ADMIN_USER, APP_DATABASE, APP_PASSWORD, APP_USER};
 use crate::error::{Error, Result};
-use crate::ports::LOOPBACK;
 use crate::process::{find_program, Daemon};
 
 /// How long a (re)started node may take to answer: normally well under a
@@ -53,7 +52,9 @@ impl Programs {
 /// writable master.
 #[derive(Debug)]
 pub struct MariaDb {
-    /// TCP port on 127.0.0.1.
+    /// The address it listens on (the tier's host).
+    pub host: Ipv4Addr,
+    /// TCP port on `host`.
     pub port: u16,
     /// `server-id`, unique in the tier (index + 1).
     pub server_id: u32,
@@ -68,7 +69,7 @@ impl MariaDb {
     pub(crate) fn create(
         index: usize,
         dir: &Path,
-        port: u16,
+        (host, port): (Ipv4Addr, u16),
         template: &Path,
         programs: &Programs,
         as_root: bool,
@@ -85,7 +86,7 @@ impl MariaDb {
         std::fs::create_dir_all(layout.tmpdir()).map_err(Error::io_at("create", &layout.tmpdir()))?;
         template::copy_datadir(template, &layout.datadir())?;
         let server_id = u32::try_from(index + 1).map_err(|_| Error::Invalid("too many MariaDB nodes".into()))?;
-        let text = my_cnf(&NodeConfig { layout: &layout, port, server_id, as_root });
+        let text = my_cnf(&NodeConfig { layout: &layout, host, port, server_id, as_root });
         std::fs::write(layout.my_cnf(), text).map_err(Error::io_at("write", &layout.my_cnf()))?;
         let args = vec![format!("--defaults-file={}", layout.my_cnf().display()).into()];
         let daemon = Daemon::new(
@@ -96,7 +97,7 @@ impl MariaDb {
             Some(layout.error_log()),
             own_process_group,
         );
-        Ok(MariaDb { port, server_id, layout, client: programs.client.clone(), daemon })
+        Ok(MariaDb { host, port, server_id, layout, client: programs.client.clone(), daemon })
     }
 
     /// `mariadb-<index>`.
@@ -104,9 +105,9 @@ impl MariaDb {
         self.daemon.name()
     }
 
-    /// `127.0.0.1:<port>`.
+    /// `<host>:<port>`.
     pub fn addr(&self) -> SocketAddr {
-        SocketAddr::from((LOOPBACK, self.port))
+        SocketAddr::from((self.host, self.port))
     }
 
     /// The node's directory: my.cnf, data/, tmp/, error.log.
@@ -119,19 +120,19 @@ impl MariaDb {
         self.layout.error_log()
     }
 
-    pub(crate) fn program(&self) -> &Path {
-        self.daemon.program()
+    pub(crate) fn daemon(&self) -> &Daemon {
+        &self.daemon
     }
 
-    /// `mysql://app:app@127.0.0.1:<port>/appdb?prefer_socket=false` (without
+    /// `mysql://app:app@<host>:<port>/appdb?prefer_socket=false` (without
     /// `prefer_socket=false`, mysql_async reconnects over the unix socket).
     pub fn app_url(&self) -> String {
-        mysql_url(APP_USER, APP_PASSWORD, self.port)
+        mysql_url(APP_USER, APP_PASSWORD, self.addr())
     }
 
     /// The same URL with the admin user (for a promotion controller).
     pub fn admin_url(&self) -> String {
-        mysql_url(ADMIN_USER, ADMIN_PASSWORD, self.port)
+        mysql_url(ADMIN_USER, ADMIN_PASSWORD, self.addr())
     }
 
     /// PID while the process is ours and not reaped.
@@ -158,18 +159,18 @@ impl MariaDb {
     }
 
     pub(crate) fn wait_ready(&mut self, timeout: Duration) -> Result<()> {
-        let (client, port, datadir) = (self.client.clone(), self.port, self.layout.datadir());
+        let (client, addr, datadir) = (self.client.clone(), self.addr(), self.layout.datadir());
         self.daemon.wait_until("accepting connections", timeout, || {
-            greeting(port)?;
+            greeting(addr)?;
             // A port chosen free may have been taken by another server in
             // the meantime (ours then exits with "Address already in use"):
             // make sure the answer comes from our datadir.
             let theirs =
-                sql_at(&client, port, ADMIN_USER, ADMIN_PASSWORD, "SELECT @@datadir").map_err(|e| e.to_string())?;
+                sql_at(&client, addr, ADMIN_USER, ADMIN_PASSWORD, "SELECT @@datadir").map_err(|e| e.to_string())?;
             if Path::new(theirs.trim().trim_end_matches('/')) == datadir {
                 Ok(())
             } else {
-                Err(format!("port {port} is answered by another server (datadir {})", theirs.trim()))
+                Err(format!("{addr} is answered by another server (datadir {})", theirs.trim()))
             }
         })
     }
@@ -198,18 +199,18 @@ impl MariaDb {
     /// Runs `sql` as the admin user over TCP (`--batch --skip-column-names`)
     /// and returns stdout. Bounded by [`SQL_TIMEOUT`].
     pub fn sql(&self, sql: &str) -> Result<String> {
-        sql_at(&self.client, self.port, ADMIN_USER, ADMIN_PASSWORD, sql)
+        sql_at(&self.client, self.addr(), ADMIN_USER, ADMIN_PASSWORD, sql)
     }
 
     /// Runs `sql` as another user, e.g. the app user to check that a
     /// read-only replica refuses its writes.
     pub fn sql_as(&self, user: &str, password: &str, sql: &str) -> Result<String> {
-        sql_at(&self.client, self.port, user, password, sql)
+        sql_at(&self.client, self.addr(), user, password, sql)
     }
 
     /// Runs `sql` as the admin user and returns rows keyed by column name.
     pub fn rows(&self, sql: &str) -> Result<Vec<Row>> {
-        rows_at(&self.client, self.port, ADMIN_USER, ADMIN_PASSWORD, sql)
+        rows_at(&self.client, self.addr(), ADMIN_USER, ADMIN_PASSWORD, sql)
     }
 
     /// `SHOW SLAVE STATUS` as a row, `None` when the node has no master configured.
@@ -227,18 +228,18 @@ impl MariaDb {
     /// Waits until both replication threads run; the error quotes
     /// `Last_IO_Error`/`Last_SQL_Error` and the node's log.
     pub fn wait_replicating(&mut self, timeout: Duration) -> Result<()> {
-        let (client, port) = (self.client.clone(), self.port);
+        let (client, addr) = (self.client.clone(), self.addr());
         self.daemon.wait_until("replicating (Slave_IO_Running and Slave_SQL_Running Yes)", timeout, || {
-            replication::replicating(&client, port)
+            replication::replicating(&client, addr)
         })
     }
 
     /// Waits until this master has `replicas` semi-sync replicas connected
     /// and `Rpl_semi_sync_master_status` is ON.
     pub fn wait_semi_sync_clients(&mut self, replicas: usize, timeout: Duration) -> Result<()> {
-        let (client, port) = (self.client.clone(), self.port);
+        let (client, addr) = (self.client.clone(), self.addr());
         self.daemon.wait_until(&format!("semi-sync master with {replicas} replica(s)"), timeout, || {
-            replication::semi_sync_ready(&client, port, replicas)
+            replication::semi_sync_ready(&client, addr, replicas)
         })
     }
 
@@ -257,8 +258,9 @@ impl MariaDb {
     }
 }
 
-pub(crate) fn mysql_url(user: &str, password: &str, port: u16) -> String {
-    format!("mysql://{user}:{password}@{LOOPBACK}:{port}/{APP_DATABASE}?prefer_socket=false")
+/// `mysql://user:password@host:port/appdb?prefer_socket=false`.
+pub(crate) fn mysql_url(user: &str, password: &str, addr: SocketAddr) -> String {
+    format!("mysql://{user}:{password}@{addr}/{APP_DATABASE}?prefer_socket=false")
 }
 
 #[cfg(test)]
@@ -266,7 +268,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn urls_use_tcp_loopback_and_the_app_database() {
-        assert_eq!(mysql_url("app", "app", 13306), "mysql://app:app@127.0.0.1:13306/appdb?prefer_socket=false");
+    fn urls_use_tcp_to_the_tier_address_and_the_app_database() {
+        let url = mysql_url("app", "app", "127.0.0.1:13306".parse().expect("addr"));
+        assert_eq!(url, "mysql://app:app@127.0.0.1:13306/appdb?prefer_socket=false");
+        let url = mysql_url("admin", "admin", "10.231.0.30:13306".parse().expect("addr"));
+        assert_eq!(url, "mysql://admin:admin@10.231.0.30:13306/appdb?prefer_socket=false");
     }
 }

@@ -20,8 +20,8 @@ pub fn change_master_sql(master: SocketAddr) -> String {
 }
 
 /// Probe: `Ok` when both replication threads run, else what the node says.
-pub(crate) fn replicating(client: &Path, port: u16) -> Result<(), String> {
-    let rows = rows_at(client, port, ADMIN_USER, ADMIN_PASSWORD, "SHOW SLAVE STATUS").map_err(|e| e.to_string())?;
+pub(crate) fn replicating(client: &Path, addr: SocketAddr) -> Result<(), String> {
+    let rows = rows_at(client, addr, ADMIN_USER, ADMIN_PASSWORD, "SHOW SLAVE STATUS").map_err(|e| e.to_string())?;
     let row = rows.first().ok_or("no master configured")?;
     threads_running(row)
 }
@@ -43,8 +43,8 @@ pub(crate) fn threads_running(row: &Row) -> Result<(), String> {
 
 /// Probe: `Ok` when the master has at least `replicas` semi-sync clients and
 /// semi-sync is active.
-pub(crate) fn semi_sync_ready(client: &Path, port: u16, replicas: usize) -> Result<(), String> {
-    let rows = rows_at(client, port, ADMIN_USER, ADMIN_PASSWORD, "SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync_master_%'")
+pub(crate) fn semi_sync_ready(client: &Path, addr: SocketAddr, replicas: usize) -> Result<(), String> {
+    let rows = rows_at(client, addr, ADMIN_USER, ADMIN_PASSWORD, "SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync_master_%'")
         .map_err(|e| e.to_string())?;
     semi_sync_status(&rows, replicas)
 }
