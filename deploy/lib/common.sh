@@ -114,17 +114,26 @@ pid_is() {
     tr '\0' '\n' <"/proc/$1/cmdline" 2>/dev/null | head -2 | grep -qxF -- "$2"
 }
 
-# spawn NODE NAME PROGRAM ARGS...: starts PROGRAM in NODE's namespace in its
-# own session (it outlives this command), logs to NAME.log, records the pid.
+# spawn NODE NAME [VAR=VALUE...] PROGRAM ARGS...: starts PROGRAM in NODE's
+# namespace in its own session (it outlives this command) with the variables
+# set, logs to NAME.log and records the pid (the pid is PROGRAM's own:
+# setsid and ip netns exec replace themselves with it).
 spawn() {
     local node=$1 name=$2
     shift 2
+    local vars=()
+    while [[ ${1:-} == [A-Za-z_]*=* ]]; do
+        vars+=("$1")
+        shift
+    done
     local dir
     dir=$(node_dir "$node")
     mkdir -p "$dir"
-    setsid ip netns exec "$(ns_of "$node")" "$@" >>"$dir/$name.log" 2>&1 </dev/null &
-    local pid=$!
-    echo "$pid $1" >"$(pid_file "$node" "$name")"
+    (
+        [ ${#vars[@]} -eq 0 ] || export "${vars[@]}"
+        exec setsid ip netns exec "$(ns_of "$node")" "$@"
+    ) >>"$dir/$name.log" 2>&1 </dev/null &
+    echo "$! $1" >"$(pid_file "$node" "$name")"
 }
 
 # state_of PID: running, paused (stopped by a signal) or gone.

@@ -16,7 +16,7 @@ make_token() {
 start_tier() {
     local dir
     dir=$(TIER_DIR)
-    if [ -f "$dir/state" ]; then
+    if [ -f "$dir/tandem-services.state" ]; then
         # Restart whatever of the recorded tier is down (a killed master
         # comes back read-only; the controller or Sentinel makes it a replica).
         local name kind addr pid up role
@@ -53,7 +53,9 @@ tier_pids() {
 start_dbctl() {
     recorded_pid data dbctl >/dev/null && return
     # The tier's env names every node's admin URL (local-demo credentials).
-    spawn data dbctl env $(grep -E '^TANDEM_DBCTL_' "$(TIER_DIR)/env" | tr '\n' ' ') RUST_LOG=info "$(bin tandem-dbctl)" watch
+    local vars
+    mapfile -t vars < <(grep -E '^TANDEM_DBCTL_' "$(TIER_DIR)/env")
+    spawn data dbctl "${vars[@]}" RUST_LOG=info "$(bin tandem-dbctl)" watch
 }
 
 # ---- app nodes
@@ -61,13 +63,13 @@ start_dbctl() {
 start_app() {
     local node=$1
     recorded_pid "$node" app >/dev/null && return
-    local dir env
+    local dir vars
     dir=$(node_dir "$node")
     mkdir -p "$dir"
     "$ROOT/deploy/lib/render" "$ROOT/deploy/templates/app.env.tmpl" NODE="$node" APP_PORT="$APP_PORT" >"$dir/app.env"
     # Settings: the node's own file, then the data tier's URLs (TANDEM_APP_*).
-    env=$(cat "$dir/app.env" <(grep -E '^TANDEM_APP_' "$(TIER_DIR)/env") | grep -v '^#' | tr '\n' ' ')
-    spawn "$node" app env $env "$(bin tandem-app)"
+    mapfile -t vars < <(cat "$dir/app.env" <(grep -E '^TANDEM_APP_' "$(TIER_DIR)/env") | grep -v '^#')
+    spawn "$node" app "${vars[@]}" "$(bin tandem-app)"
 }
 
 app_servers_yaml() {
