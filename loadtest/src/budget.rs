@@ -1,0 +1,183 @@
+//! Budgets: limits a drill must stay within (`--budget KEY=VALUE`, or
+//! `budgets:` in a suite file). Every limit is inclusive: `failed_reads=0`
+//! passes with 0 failed reads. A violated budget fails the run (exit 1).
+//!
+//! `missing_writes` and `unverified_writes` default to 0 even when not given:
+//! losing an acknowledged write, or being unable to prove it was kept, fails a
+//! drill unless a budget says otherwise.
+
+use serde::{Deserialize, Serialize};
+
+use crate::analysis::{window_ms, Metrics};
+use crate::duration::{human_ms, Dur};
+
+/// Every budget key, in report order.
+pub const KEYS: [&str; 13] = [
+    "failed_reads",
+    "failed_writes",
+    "failed",
+    "error_window",
+    "read_window",
+    "write_window",
+    "takeover_window",
+    "failback_window",
+    "failback_le_takeover",
+    "recover",
+    "missing_writes",
+    "unverified_writes",
+    "overload",
+];
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Budgets {
+    /// Failed get-list + get-id requests.
+    pub failed_reads: Option<u64>,
+    /// Failed posts.
+    pub failed_writes: Option<u64>,
+    /// All failed requests.
+    pub failed: Option<u64>,
+    /// Longest error window over all requests.
+    pub error_window: Option<Dur>,
+    /// Longest error window over reads only.
+    pub read_window: Option<Dur>,
+    /// Longest error window over writes only.
+    pub write_window: Option<Dur>,
+    /// Longest window opened between the fault's start and the recovery's start.
+    pub takeover_window: Option<Dur>,
+    /// Longest window opened at or after the recovery's start.
+    pub failback_window: Option<Dur>,
+    /// `true`: the failback window may not exceed the takeover window plus one
+    /// request interval (1/rate), so handing back costs no more than taking over.
+    pub failback_le_takeover: Option<bool>,
+    /// Time to recover (fault start to the close of the last takeover window).
+    pub recover: Option<Dur>,
+    /// Acknowledged writes read back as gone. Default 0.
+    pub missing_writes: Option<u64>,
+    /// Acknowledged writes that could not be read back at all. Default 0.
+    pub unverified_writes: Option<u64>,
+    /// Requests not sent because `--max-in-flight` were outstanding.
+    pub overload: Option<u64>,
+}
+
+impl Budgets {
+    /// Sets one budget from `KEY=VALUE` text, as `--budget` gives it.
+    pub fn set(&mut self, pair: &str) -> Result<(), String> {
+        let (key, value) = pair.split_once('=').ok_or_else(|| format!("`{pair}`: expected KEY=VALUE"))?;
+        let (key, value) = (key.trim(), value.trim());
+        let count = || value.parse::<u64>().map_err(|_| format!("budget {key}: `{value}` is not a count"));
+        let dur = || value.parse::<Dur>().map_err(|e| format!("budget {key}: {e}"));
+        match key {
+            "failed_reads" => self.failed_reads = Some(count()?),
+            "failed_writes" => self.failed_writes = Some(count()?),
+            "failed" => self.failed = Some(count()?),
+            "error_window" => self.error_window = Some(dur()?),
+            "read_window" => self.read_window = Some(dur()?),
+            "write_window" => self.write_window = Some(dur()?),
+            "takeover_window" => self.takeover_window = Some(dur()?),
+            "failback_window" => self.failback_window = Some(dur()?),
+            "failback_le_takeover" => {
+                let flag = value.parse().map_err(|_| format!("budget {key}: `{value}` is not true or false"))?;
+                self.failback_le_takeover = Some(flag);
+            }
+            "recover" => self.recover = Some(dur()?),
+            "missing_writes" => self.missing_writes = Some(count()?),
+            "unverified_writes" => self.unverified_writes = Some(count()?),
+            "overload" => self.overload = Some(count()?),
+            _ => return Err(format!("unknown budget `{key}` (known: {})", KEYS.join(", "))),
+        }
+        Ok(())
+    }
+
+    /// `self` with every budget `over` sets replaced (suite defaults, then the scenario's).
+    pub fn overridden_by(&self, over: &Budgets) -> Budgets {
+        Budgets {
+            failed_reads: over.failed_reads.or(self.failed_reads),
+            failed_writes: over.failed_writes.or(self.failed_writes),
+            failed: over.failed.or(self.failed),
+            error_window: over.error_window.or(self.error_window),
+            read_window: over.read_window.or(self.read_window),
+            write_window: over.write_window.or(self.write_window),
+            takeover_window: over.takeover_window.or(self.takeover_window),
+            failback_window: over.failback_window.or(self.failback_window),
+            failback_le_takeover: over.failback_le_takeover.or(self.failback_le_takeover),
+            recover: over.recover.or(self.recover),
+            missing_writes: over.missing_writes.or(self.missing_writes),
+            unverified_writes: over.unverified_writes.or(self.unverified_writes),
+            overload: over.overload.or(self.overload),
+        }
+    }
+}
+
+/// clap's parser for `--budget`: the pair is checked at startup, kept as text.
+pub fn parse_pair(pair: &str) -> Result<String, String> {
+    Budgets::default().set(pair).map(|()| pair.to_string())
+}
+
+/// One budget against the run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Check {
+    pub key: &'static str,
+    pub limit: String,
+    pub actual: String,
+    pub pass: bool,
+    /// True for the defaults nobody set (`missing_writes`, `unverified_writes`).
+    pub implicit: bool,
+}
+
+/// Checks every budget set (plus the implicit write budgets) against `metrics`;
+/// `rate` is the request rate, for `failback_le_takeover`'s one interval of slack.
+pub fn check(budgets: &Budgets, metrics: &Metrics, overloaded: u64, rate: f64) -> Vec<Check> {
+    let mut checks = Vec::new();
+    let mut count = |key, limit: Option<u64>, actual: u64, implicit_default: Option<u64>| {
+        if let Some(max) = limit.or(implicit_default) {
+            let implicit = limit.is_none();
+            checks.push(Check {
+                key,
+                limit: max.to_string(),
+                actual: actual.to_string(),
+                pass: actual <= max,
+                implicit,
+            });
+        }
+    };
+    count("failed_reads", budgets.failed_reads, metrics.failed_reads, None);
+    count("failed_writes", budgets.failed_writes, metrics.failed_writes, None);
+    count("failed", budgets.failed, metrics.failed, None);
+    count("missing_writes", budgets.missing_writes, metrics.writes.missing, Some(0));
+    count("unverified_writes", budgets.unverified_writes, metrics.writes.unverified, Some(0));
+    count("overload", budgets.overload, overloaded, None);
+
+    let longest = &metrics.longest;
+    let durations = [
+        ("error_window", budgets.error_window, window_ms(longest.overall)),
+        ("read_window", budgets.read_window, window_ms(longest.reads)),
+        ("write_window", budgets.write_window, window_ms(longest.writes)),
+        ("takeover_window", budgets.takeover_window, window_ms(longest.takeover)),
+        ("failback_window", budgets.failback_window, window_ms(longest.failback)),
+        ("recover", budgets.recover, metrics.time_to_recover_ms),
+    ];
+    for (key, limit, actual) in durations {
+        if let Some(limit) = limit {
+            let pass = actual <= limit.ms();
+            checks.push(Check { key, limit: limit.to_string(), actual: human_ms(actual), pass, implicit: false });
+        }
+    }
+    if budgets.failback_le_takeover == Some(true) {
+        let (failback, takeover) = (window_ms(longest.failback), window_ms(longest.takeover));
+        let slack = if rate > 0.0 { 1000.0 / rate } else { 0.0 };
+        checks.push(Check {
+            key: "failback_le_takeover",
+            limit: format!("failback <= takeover + {}", human_ms(slack)),
+            actual: format!("failback {} vs takeover {}", human_ms(failback), human_ms(takeover)),
+            pass: failback <= takeover + slack,
+            implicit: false,
+        });
+    }
+    checks.sort_by_key(|c| KEYS.iter().position(|k| *k == c.key));
+    checks
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests;

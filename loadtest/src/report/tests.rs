@@ -1,0 +1,126 @@
+use super::*;
+use crate::analysis::{analyze, Context, WriteVerdict, Writes};
+use crate::budget::{check, Budgets};
+use crate::config::{Commands, RunConfig};
+use crate::record::tests::{fail, ok, rec};
+use crate::record::{Kind, Outcome};
+
+fn command(label: &str, command: &str, start_ms: f64, ok: bool) -> CommandRun {
+    CommandRun {
+        label: label.to_string(),
+        command: command.to_string(),
+        start_ms,
+        end_ms: start_ms + 20.0,
+        status: if ok { "exit 0".into() } else { "exit 1".into() },
+        ok,
+        stdout: format!("{label}.stdout"),
+        stderr: format!("{label}.stderr"),
+    }
+}
+
+/// A 3 s run at 100 req/s: lb1 serves until the fault at 1 s, 400 ms of
+/// failures, lb2 until the recovery at 2 s, a 100 ms failback window, lb1 again.
+pub fn sample() -> Report {
+    let records: Vec<Record> = (0..300u64)
+        .map(|i| {
+            let t = i as f64 * 10.0;
+            let mut r = if (1000.0..1400.0).contains(&t) || (2200.0..2300.0).contains(&t) {
+                fail(i, t)
+            } else if i % 5 == 4 {
+                rec(i, t, Kind::Post, Outcome::Status(201))
+            } else {
+                ok(i, t)
+            };
+            if r.is_success() {
+                r.lb = Some(if (1400.0..2300.0).contains(&t) { "lb2" } else { "lb1" }.to_string());
+                r.app = Some(if i % 2 == 0 { "app1" } else { "app2" }.to_string());
+            }
+            r
+        })
+        .collect();
+    let commands = vec![
+        command("fault", "deploy/lab kill lb1/tandem", 1000.0, true),
+        command("recover", "deploy/lab start lb1/tandem", 2000.0, true),
+    ];
+    let writes = Writes::from_verdicts(&[(1, WriteVerdict::Present), (2, WriteVerdict::Present)]);
+    let context =
+        Context { end_ms: 3000.0, fault: Some(commands[0].span()), recovery: Some(commands[1].span()), writes };
+    let metrics = analyze(&records, &context);
+    let cli = Commands {
+        fault_at: Some(std::time::Duration::from_secs(1)),
+        fault: Some(commands[0].command.clone()),
+        recover_at: Some(std::time::Duration::from_secs(2)),
+        recover: Some(commands[1].command.clone()),
+    };
+    let mut config = RunConfig::with_defaults("lb-tandem-kill");
+    config.duration = std::time::Duration::from_secs(3);
+    let mut config = config.validated(cli).unwrap();
+    config.budgets = Budgets::default();
+    config.budgets.set("failed_reads=0").unwrap();
+    config.budgets.set("takeover_window=1s").unwrap();
+    let budgets = check(&config.budgets, &metrics, 0, config.rate);
+    let load = LoadInfo { end_ms: 3000.0, skipped_slots: 0, overloaded: 0 };
+    let (problems, warnings) = assess(&commands, false, &load, &metrics, config.post_share);
+    let verdict = verdict(&budgets, &problems);
+    Report {
+        tool: "drill",
+        version: "test",
+        name: config.name.clone(),
+        run_id: "lb-tandem-kill-1".to_string(),
+        url: "http://10.231.0.10/".to_string(),
+        started_at: "2026-11-21T10:00:00Z".to_string(),
+        config,
+        commands,
+        interrupted: false,
+        load,
+        metrics,
+        budgets,
+        problems,
+        warnings,
+        verdict,
+        records,
+    }
+}
+
+#[test]
+fn a_run_over_one_budget_fails_and_says_which() {
+    let report = sample();
+    assert_eq!(report.verdict, Verdict::Fail);
+    let line = report.one_line();
+    assert!(line.starts_with("FAIL lb-tandem-kill: 50 failed reads"), "{line}");
+    assert!(line.contains("takeover 400 ms"), "{line}");
+    assert!(line.contains("over budget: failed_reads"), "{line}");
+}
+
+#[test]
+fn failed_commands_and_interruptions_are_problems() {
+    let report = sample();
+    let commands = [command("fault", "false", 0.0, false)];
+    let (problems, _) = assess(&commands, true, &report.load, &report.metrics, 0.2);
+    assert_eq!(problems.len(), 2);
+    assert!(problems[0].contains("fault command `false` failed: exit 1"), "{problems:?}");
+    assert_eq!(verdict(&[], &problems), Verdict::Fail);
+    assert_eq!(verdict(&[], &[]), Verdict::Pass);
+}
+
+#[test]
+fn a_lagging_generator_and_no_writes_are_warnings_only() {
+    let mut report = sample();
+    report.metrics.writes = Writes::default();
+    let load = LoadInfo { end_ms: 3000.0, skipped_slots: 3, overloaded: 2 };
+    let (problems, warnings) = assess(&report.commands, false, &load, &report.metrics, 0.2);
+    assert!(problems.is_empty());
+    assert_eq!(warnings.len(), 3, "{warnings:?}");
+}
+
+#[test]
+fn all_three_files_are_written() {
+    let dir = std::env::temp_dir().join(format!("drill-report-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let md = write_all(&dir, &sample()).unwrap();
+    assert_eq!(md, dir.join("report.md"));
+    for file in ["report.json", "report.md", "timeline.svg"] {
+        assert!(dir.join(file).metadata().unwrap().len() > 100, "{file}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

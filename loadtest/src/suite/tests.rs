@@ -1,0 +1,115 @@
+use super::*;
+
+const LAB: &str = r#"
+defaults: {rate: 100, duration: 15s, fault_at: 5s, recover_at: 10s, post_share: 0.2, timeout: 1s,
+           budgets: {failed_writes: 3}}
+scenarios:
+  - name: app-kill
+    fault: "deploy/lab kill app1"
+    recover: "deploy/lab start app1"
+    budgets: {failed_reads: 0}
+    settle: "deploy/lab wait-ready"
+  - name: baseline
+    duration: 5s
+  - name: slow
+    fault: "deploy/lab pause app2"
+    recover: "deploy/lab resume app2"
+    fault_at: 2s
+    recover_at: 4s
+    rate: 50
+    budgets: {failed_writes: 0, takeover_window: 2s}
+"#;
+
+fn errors(text: &str) -> String {
+    let suite = match parse(text) {
+        Ok(suite) => suite,
+        Err(e) => return e,
+    };
+    configs(&suite, &[], "X-Tandem-Node").unwrap_err().join("\n")
+}
+
+#[test]
+fn scenarios_inherit_defaults_and_override_them() {
+    let configs = configs(&parse(LAB).unwrap(), &[], "X-Node").unwrap();
+    assert_eq!(configs.len(), 3);
+    let kill = &configs[0];
+    assert_eq!(kill.fault.as_ref().map(|f| f.at), Some(Duration::from_secs(5)));
+    assert_eq!(kill.recover.as_ref().map(|f| f.command.as_str()), Some("deploy/lab start app1"));
+    assert_eq!(kill.settle.as_deref(), Some("deploy/lab wait-ready"));
+    assert_eq!((kill.budgets.failed_reads, kill.budgets.failed_writes), (Some(0), Some(3)));
+    assert_eq!(kill.lb_header, "X-Node");
+    let slow = &configs[2];
+    assert_eq!(slow.rate, 50.0);
+    assert_eq!(slow.fault.as_ref().map(|f| f.at), Some(Duration::from_secs(2)));
+    assert_eq!(slow.budgets.failed_writes, Some(0));
+}
+
+#[test]
+fn a_scenario_without_a_fault_inherits_no_fault_time() {
+    let configs = configs(&parse(LAB).unwrap(), &[], "X").unwrap();
+    let baseline = &configs[1];
+    assert_eq!((baseline.fault.as_ref(), baseline.recover.as_ref()), (None, None));
+    assert_eq!(baseline.duration, Duration::from_secs(5));
+}
+
+#[test]
+fn only_keeps_the_named_scenarios_in_file_order() {
+    let only = vec!["slow".to_string(), "app-kill".to_string()];
+    let names: Vec<String> = configs(&parse(LAB).unwrap(), &only, "X").unwrap().into_iter().map(|c| c.name).collect();
+    assert_eq!(names, ["app-kill", "slow"]);
+    let err = configs(&parse(LAB).unwrap(), &["nope".to_string()], "X").unwrap_err().join("\n");
+    assert!(err.contains("--only: no scenario named `nope` (have: app-kill, baseline, slow)"), "{err}");
+}
+
+#[test]
+fn an_unknown_key_names_its_path() {
+    let err = errors("scenarios:\n  - name: a\n    faultt: x\n");
+    assert!(err.contains("scenarios[0]") && err.contains("unknown field `faultt`"), "{err}");
+    let err = errors("defaults: {rat: 1}\nscenarios: []\n");
+    assert!(err.starts_with("defaults") && err.contains("unknown field `rat`"), "{err}");
+    let err = errors("scenarios:\n  - name: a\n    budgets: {failed_raeds: 0}\n");
+    assert!(err.contains("scenarios[0].budgets") && err.contains("unknown field `failed_raeds`"), "{err}");
+    let err = errors("scenario: []\n");
+    assert!(err.contains("unknown field `scenario`"), "{err}");
+}
+
+#[test]
+fn bad_values_name_their_path() {
+    let err = errors("scenarios:\n  - name: a\n    duration: 15\n");
+    assert!(err.contains("scenarios[0].duration") && err.contains("needs a unit"), "{err}");
+    let err = errors("scenarios:\n  - name: a\n    budgets: {recover: 2}\n");
+    assert!(err.contains("scenarios[0].budgets.recover"), "{err}");
+}
+
+#[test]
+fn scenario_rules_are_checked_with_the_scenario_named() {
+    let err = errors("scenarios:\n  - name: a\n    recover: x\n    recover_at: 2s\n");
+    assert!(err.contains("scenarios[0] (a): recover is set without a fault"), "{err}");
+    let err = errors("scenarios:\n  - name: a\n    fault: x\n");
+    assert!(err.contains("scenarios[0] (a): fault is set but fault_at"), "{err}");
+    let err = errors("scenarios:\n  - name: a\n  - name: a\n");
+    assert!(err.contains("scenarios[1].name: `a` is used twice"), "{err}");
+    assert!(errors("scenarios: []\n").contains("the list is empty"));
+    assert!(errors("defaults: {}\n").contains("missing field `scenarios`"));
+}
+
+#[test]
+fn the_shipped_lab_suite_is_valid() {
+    let text = include_str!("../../suites/lab.yaml");
+    let configs = configs(&parse(text).unwrap(), &[], "X-Tandem-Node").unwrap();
+    let names: Vec<&str> = configs.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "app-kill",
+            "app-pause",
+            "lb-tandem-kill",
+            "lb-keepalived-kill",
+            "lb-cut",
+            "lb-pause",
+            "redis-master-kill",
+            "mysql-master-kill"
+        ]
+    );
+    assert!(configs.iter().all(|c| c.fault.is_some() && c.recover.is_some() && c.settle.is_some()));
+}
