@@ -8,11 +8,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::analysis::{window_ms, Metrics};
+use crate::analysis::{stall_ms, window_ms, Metrics};
 use crate::duration::{human_ms, Dur};
 
 /// Every budget key, in report order.
-pub const KEYS: [&str; 13] = [
+pub const KEYS: [&str; 17] = [
     "failed_reads",
     "failed_writes",
     "failed",
@@ -22,6 +22,10 @@ pub const KEYS: [&str; 13] = [
     "takeover_window",
     "failback_window",
     "failback_le_takeover",
+    "stall",
+    "takeover_stall",
+    "failback_stall",
+    "failback_stall_le_takeover",
     "recover",
     "missing_writes",
     "unverified_writes",
@@ -50,6 +54,15 @@ pub struct Budgets {
     /// `true`: the failback window may not exceed the takeover window plus one
     /// request interval (1/rate), so handing back costs no more than taking over.
     pub failback_le_takeover: Option<bool>,
+    /// Longest stall: the longest time during which no request completed successfully.
+    pub stall: Option<Dur>,
+    /// Longest stall overlapping `[fault start, recovery start)`.
+    pub takeover_stall: Option<Dur>,
+    /// Longest stall overlapping `[recovery start, load end]`.
+    pub failback_stall: Option<Dur>,
+    /// `true`: the failback stall may not exceed the takeover stall plus one
+    /// request interval (1/rate), as `failback_le_takeover` for windows.
+    pub failback_stall_le_takeover: Option<bool>,
     /// Time to recover (fault start to the close of the last takeover window).
     pub recover: Option<Dur>,
     /// Acknowledged writes read back as gone. Default 0.
@@ -67,6 +80,7 @@ impl Budgets {
         let (key, value) = (key.trim(), value.trim());
         let count = || value.parse::<u64>().map_err(|_| format!("budget {key}: `{value}` is not a count"));
         let dur = || value.parse::<Dur>().map_err(|e| format!("budget {key}: {e}"));
+        let flag = || value.parse::<bool>().map_err(|_| format!("budget {key}: `{value}` is not true or false"));
         match key {
             "failed_reads" => self.failed_reads = Some(count()?),
             "failed_writes" => self.failed_writes = Some(count()?),
@@ -76,10 +90,11 @@ impl Budgets {
             "write_window" => self.write_window = Some(dur()?),
             "takeover_window" => self.takeover_window = Some(dur()?),
             "failback_window" => self.failback_window = Some(dur()?),
-            "failback_le_takeover" => {
-                let flag = value.parse().map_err(|_| format!("budget {key}: `{value}` is not true or false"))?;
-                self.failback_le_takeover = Some(flag);
-            }
+            "failback_le_takeover" => self.failback_le_takeover = Some(flag()?),
+            "stall" => self.stall = Some(dur()?),
+            "takeover_stall" => self.takeover_stall = Some(dur()?),
+            "failback_stall" => self.failback_stall = Some(dur()?),
+            "failback_stall_le_takeover" => self.failback_stall_le_takeover = Some(flag()?),
             "recover" => self.recover = Some(dur()?),
             "missing_writes" => self.missing_writes = Some(count()?),
             "unverified_writes" => self.unverified_writes = Some(count()?),
@@ -101,6 +116,10 @@ impl Budgets {
             takeover_window: over.takeover_window.or(self.takeover_window),
             failback_window: over.failback_window.or(self.failback_window),
             failback_le_takeover: over.failback_le_takeover.or(self.failback_le_takeover),
+            stall: over.stall.or(self.stall),
+            takeover_stall: over.takeover_stall.or(self.takeover_stall),
+            failback_stall: over.failback_stall.or(self.failback_stall),
+            failback_stall_le_takeover: over.failback_stall_le_takeover.or(self.failback_stall_le_takeover),
             recover: over.recover.or(self.recover),
             missing_writes: over.missing_writes.or(self.missing_writes),
             unverified_writes: over.unverified_writes.or(self.unverified_writes),
@@ -126,7 +145,8 @@ pub struct Check {
 }
 
 /// Checks every budget set (plus the implicit write budgets) against `metrics`;
-/// `rate` is the request rate, for `failback_le_takeover`'s one interval of slack.
+/// `rate` is the request rate, for the one interval of slack of
+/// `failback_le_takeover` and `failback_stall_le_takeover`.
 pub fn check(budgets: &Budgets, metrics: &Metrics, overloaded: u64, rate: f64) -> Vec<Check> {
     let mut checks = Vec::new();
     let mut count = |key, limit: Option<u64>, actual: u64, implicit_default: Option<u64>| {
@@ -155,6 +175,9 @@ pub fn check(budgets: &Budgets, metrics: &Metrics, overloaded: u64, rate: f64) -
         ("write_window", budgets.write_window, window_ms(longest.writes)),
         ("takeover_window", budgets.takeover_window, window_ms(longest.takeover)),
         ("failback_window", budgets.failback_window, window_ms(longest.failback)),
+        ("stall", budgets.stall, stall_ms(metrics.stalls.overall)),
+        ("takeover_stall", budgets.takeover_stall, stall_ms(metrics.stalls.takeover)),
+        ("failback_stall", budgets.failback_stall, stall_ms(metrics.stalls.failback)),
         ("recover", budgets.recover, metrics.time_to_recover_ms),
     ];
     for (key, limit, actual) in durations {
@@ -163,16 +186,21 @@ pub fn check(budgets: &Budgets, metrics: &Metrics, overloaded: u64, rate: f64) -
             checks.push(Check { key, limit: limit.to_string(), actual: human_ms(actual), pass, implicit: false });
         }
     }
+    let slack = if rate > 0.0 { 1000.0 / rate } else { 0.0 };
+    let no_worse = |key, what: &str, failback: f64, takeover: f64| Check {
+        key,
+        limit: format!("failback{what} <= takeover{what} + {}", human_ms(slack)),
+        actual: format!("failback{what} {} vs takeover{what} {}", human_ms(failback), human_ms(takeover)),
+        pass: failback <= takeover + slack,
+        implicit: false,
+    };
     if budgets.failback_le_takeover == Some(true) {
         let (failback, takeover) = (window_ms(longest.failback), window_ms(longest.takeover));
-        let slack = if rate > 0.0 { 1000.0 / rate } else { 0.0 };
-        checks.push(Check {
-            key: "failback_le_takeover",
-            limit: format!("failback <= takeover + {}", human_ms(slack)),
-            actual: format!("failback {} vs takeover {}", human_ms(failback), human_ms(takeover)),
-            pass: failback <= takeover + slack,
-            implicit: false,
-        });
+        checks.push(no_worse("failback_le_takeover", "", failback, takeover));
+    }
+    if budgets.failback_stall_le_takeover == Some(true) {
+        let (failback, takeover) = (stall_ms(metrics.stalls.failback), stall_ms(metrics.stalls.takeover));
+        checks.push(no_worse("failback_stall_le_takeover", " stall", failback, takeover));
     }
     checks.sort_by_key(|c| KEYS.iter().position(|k| *k == c.key));
     checks

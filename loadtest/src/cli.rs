@@ -25,7 +25,8 @@ pub struct Cli {
 #[derive(Subcommand)]
 pub enum Command {
     /// One drill; exit 1 when a budget is exceeded or a command failed.
-    Run(RunArgs),
+    // Boxed: far larger than the suite's arguments (clippy::large_enum_variant).
+    Run(Box<RunArgs>),
     /// Every scenario of a YAML suite file, in order; exit 1 when any failed.
     Suite(SuiteArgs),
 }
@@ -65,6 +66,9 @@ pub struct RunArgs {
     /// Bound on one request, connect included.
     #[arg(long, default_value = "1s", value_parser = parse_duration)]
     pub timeout: Duration,
+    /// A success slower than this counts as slow (reported by kind); below --timeout.
+    #[arg(long, visible_alias = "slow-ms", default_value = "500ms", value_parser = parse_duration)]
+    pub slow: Duration,
     /// Limit KEY=VALUE checked after the run (repeatable): failed_reads=0, takeover_window=3s, ...
     #[arg(long = "budget", value_name = "KEY=VALUE", value_parser = budget::parse_pair)]
     pub budgets: Vec<String>,
@@ -126,6 +130,7 @@ impl RunArgs {
             recover,
             settle,
             timeout,
+            slow,
             budgets: pairs,
             common: Common { out: _, lb_header, max_in_flight, command_timeout, readback_delay },
         } = self;
@@ -142,6 +147,7 @@ impl RunArgs {
             duration,
             post_share,
             timeout,
+            slow,
             max_in_flight,
             command_timeout,
             readback_delay,
@@ -181,6 +187,18 @@ mod tests {
         assert_eq!((c.name.as_str(), c.rate, c.post_share), ("drill", 100.0, 0.2));
         assert_eq!((c.duration, c.timeout), (Duration::from_secs(15), Duration::from_secs(1)));
         assert_eq!((c.max_in_flight, c.lb_header.as_str()), (256, "X-Tandem-Node"));
+        assert_eq!(c.slow, Duration::from_millis(500));
+    }
+
+    #[test]
+    fn slow_takes_a_duration_under_either_name() {
+        let c = config(&["run", "--url", "u", "--slow", "300ms"]).unwrap();
+        assert_eq!(c.slow, Duration::from_millis(300));
+        let c = config(&["run", "--url", "u", "--slow-ms", "0.8s"]).unwrap();
+        assert_eq!(c.slow, Duration::from_millis(800));
+        assert!(parse(&["run", "--url", "u", "--slow", "300"]).is_err());
+        let err = config(&["run", "--url", "u", "--slow", "2s"]).unwrap_err();
+        assert!(err[0].starts_with("slow 2s"), "{err:?}");
     }
 
     #[test]

@@ -15,6 +15,10 @@ pub const DEFAULT_DURATION: Duration = Duration::from_secs(15);
 pub const DEFAULT_POST_SHARE: f64 = 0.2;
 /// 1 s per request, connect included: a VIP takeover shows as timeouts, not hangs.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);
+/// A success slower than this is counted as slow: far above a healthy request
+/// (milliseconds), below TCP's first SYN retransmission (1 s), so every request
+/// that had to wait for one counts.
+pub const DEFAULT_SLOW: Duration = Duration::from_millis(500);
 /// Outstanding requests; at 100 req/s and 1 s timeout at most ~100 are ever in flight.
 pub const DEFAULT_MAX_IN_FLIGHT: usize = 256;
 /// A fault, recovery or settle command over this is killed (with its process group).
@@ -41,6 +45,9 @@ pub struct RunConfig {
     pub post_share: f64,
     #[serde(serialize_with = "as_ms")]
     pub timeout: Duration,
+    /// Successes with a latency above this are counted as slow.
+    #[serde(serialize_with = "as_ms")]
+    pub slow: Duration,
     pub max_in_flight: usize,
     #[serde(serialize_with = "as_ms")]
     pub command_timeout: Duration,
@@ -76,6 +83,7 @@ impl RunConfig {
             duration: DEFAULT_DURATION,
             post_share: DEFAULT_POST_SHARE,
             timeout: DEFAULT_TIMEOUT,
+            slow: DEFAULT_SLOW,
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
             command_timeout: DEFAULT_COMMAND_TIMEOUT,
             readback_delay: DEFAULT_READBACK_DELAY,
@@ -129,6 +137,12 @@ impl RunConfig {
         }
         if self.timeout.is_zero() {
             errors.push("timeout: must be above 0".to_string());
+        }
+        if self.slow.is_zero() || self.slow >= self.timeout {
+            errors.push(format!(
+                "slow {:?}: must be above 0 and below the timeout ({:?}): no success takes longer",
+                self.slow, self.timeout
+            ));
         }
         if self.max_in_flight == 0 {
             errors.push("max_in_flight: must be at least 1".to_string());
@@ -205,6 +219,19 @@ mod tests {
     }
 
     #[test]
+    fn slow_must_be_below_the_timeout() {
+        let mut config = RunConfig::with_defaults("x");
+        assert_eq!(config.slow, Duration::from_millis(500));
+        config.slow = Duration::from_secs(1);
+        let errors = config.clone().validated(Commands::default()).unwrap_err();
+        assert!(errors[0].starts_with("slow 1s: must be above 0 and below the timeout (1s)"), "{errors:?}");
+        config.slow = Duration::ZERO;
+        assert!(config.clone().validated(Commands::default()).is_err());
+        config.slow = Duration::from_millis(999);
+        assert!(config.validated(Commands::default()).is_ok());
+    }
+
+    #[test]
     fn every_bad_number_is_reported_at_once() {
         let mut config = RunConfig::with_defaults("bad name");
         config.rate = 0.0;
@@ -213,8 +240,8 @@ mod tests {
         config.max_in_flight = 0;
         config.duration = Duration::ZERO;
         let errors = config.validated(Commands::default()).unwrap_err();
-        assert_eq!(errors.len(), 6, "{errors:?}");
-        for key in ["name", "rate", "post_share", "timeout", "max_in_flight", "duration"] {
+        assert_eq!(errors.len(), 7, "{errors:?}");
+        for key in ["name", "rate", "post_share", "timeout", "slow", "max_in_flight", "duration"] {
             assert!(errors.iter().any(|e| e.starts_with(key)), "{key}: {errors:?}");
         }
     }

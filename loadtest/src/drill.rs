@@ -72,6 +72,7 @@ pub async fn run(config: &RunConfig, url: &str, dir: &Path, stop: watch::Receive
         fault: span("fault"),
         recovery: span("recover"),
         writes: Writes::from_verdicts(&verdicts),
+        slow_ms: config.slow.as_secs_f64() * 1000.0,
     };
     let metrics = analyze(&load.records, &context);
     let overloaded = load.records.iter().filter(|r| r.outcome == Outcome::Error(ErrorKind::Overload)).count() as u64;

@@ -4,7 +4,7 @@
 //! drill run   --url http://10.231.0.10/ [--name NAME] [--rate 100] [--duration 15s] [--post-share 0.2]
 //!             [--fault-at 5s --fault CMD] [--recover-at 10s --recover CMD] [--settle CMD] [--timeout 1s]
 //!             [--out DIR] [--budget KEY=VALUE ...] [--lb-header X-Tandem-Node] [--max-in-flight 256]
-//!             [--command-timeout 60s] [--readback-delay 1s]
+//!             [--command-timeout 60s] [--readback-delay 1s] [--slow 500ms]
 //! drill suite FILE.yaml --url URL [--out DIR] [--only NAME[,NAME]] [--lb-header X-Tandem-Node]
 //! ```
 //! Exit status: 0 pass, 1 a budget exceeded or a command failed (the report
@@ -63,7 +63,7 @@ fn main() -> ExitCode {
             std::future::pending::<()>().await
         });
         match cli.command {
-            Command::Run(args) => run(args, stop).await,
+            Command::Run(args) => run(*args, stop).await,
             Command::Suite(args) => suite(args, stop).await,
         }
     })

@@ -11,6 +11,7 @@
 //!   recover_at: 10s    # used by scenarios that have a recover
 //!   post_share: 0.2
 //!   timeout: 1s
+//!   slow: 500ms        # a success slower than this counts as slow
 //!   max_in_flight: 256
 //!   command_timeout: 60s
 //!   readback_delay: 1s
@@ -42,6 +43,7 @@ pub struct Defaults {
     pub recover_at: Option<Dur>,
     pub post_share: Option<f64>,
     pub timeout: Option<Dur>,
+    pub slow: Option<Dur>,
     pub max_in_flight: Option<usize>,
     pub command_timeout: Option<Dur>,
     pub readback_delay: Option<Dur>,
@@ -63,6 +65,7 @@ pub struct Scenario {
     pub recover_at: Option<Dur>,
     pub post_share: Option<f64>,
     pub timeout: Option<Dur>,
+    pub slow: Option<Dur>,
     pub max_in_flight: Option<usize>,
     pub command_timeout: Option<Dur>,
     pub readback_delay: Option<Dur>,
@@ -128,6 +131,7 @@ fn config(d: &Defaults, s: &Scenario, lb_header: &str) -> Result<RunConfig, Vec<
     c.duration = dur(s.duration, d.duration, c.duration);
     c.post_share = s.post_share.or(d.post_share).unwrap_or(c.post_share);
     c.timeout = dur(s.timeout, d.timeout, c.timeout);
+    c.slow = dur(s.slow, d.slow, c.slow);
     c.max_in_flight = s.max_in_flight.or(d.max_in_flight).unwrap_or(c.max_in_flight);
     c.command_timeout = dur(s.command_timeout, d.command_timeout, c.command_timeout);
     c.readback_delay = dur(s.readback_delay, d.readback_delay, c.readback_delay);

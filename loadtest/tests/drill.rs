@@ -149,11 +149,16 @@ async fn fault_drill(name: &str, budgets: &[&str]) -> (Output, Value, Arc<Fake>)
 
 #[tokio::test(flavor = "multi_thread")]
 async fn failures_stay_inside_the_fault_and_every_write_is_read_back() {
-    let (output, report, fake) = fault_drill("fault", &["takeover_window=2s", "failed_writes=100"]).await;
+    let (output, report, fake) = fault_drill(
+        "fault",
+        &["takeover_window=2s", "failed_writes=100", "takeover_stall=2s", "failback_stall_le_takeover=true"],
+    )
+    .await;
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
     assert!(stdout.contains("report.md") && stdout.contains("PASS fault:"), "{stdout}");
+    assert!(stdout.contains(", takeover stall "), "{stdout}");
 
     let fault = &report["commands"][0];
     let recover = &report["commands"][1];
@@ -175,6 +180,13 @@ async fn failures_stay_inside_the_fault_and_every_write_is_read_back() {
     let fault_lasted = recover["start_ms"].as_f64().unwrap() - fault_start;
     assert!((takeover - fault_lasted).abs() < 200.0, "takeover {takeover} ms for a {fault_lasted} ms fault");
     assert!(metrics["longest"]["failback"].is_null(), "{}", metrics["longest"]);
+    // Nothing succeeded from the fault to the recovery: one stall, which spans
+    // the recovery's start and so is both the takeover and the failback stall.
+    let stall = metrics["takeover_stall_ms"].as_f64().unwrap();
+    assert!((stall - fault_lasted).abs() < 200.0, "takeover stall {stall} ms for a {fault_lasted} ms fault");
+    assert_eq!(metrics["longest_stall_ms"].as_f64(), Some(stall));
+    assert_eq!(metrics["failback_stall_ms"].as_f64(), Some(stall));
+    assert!(metrics["slow"].is_u64() && metrics["by_kind"]["post"]["slow"].is_u64(), "{metrics}");
     assert_eq!(metrics["failures"]["503"].as_u64(), Some(failures.len() as u64));
 
     let writes = &metrics["writes"];
@@ -183,6 +195,8 @@ async fn failures_stay_inside_the_fault_and_every_write_is_read_back() {
     assert_eq!((writes["missing"].as_u64(), writes["unverified"].as_u64()), (Some(0), Some(0)));
     assert_eq!(fake.readbacks_with_gtid.load(Ordering::SeqCst), acknowledged);
     assert_eq!(report["verdict"], "PASS");
+    let keys: Vec<&str> = report["budgets"].as_array().unwrap().iter().map(|c| c["key"].as_str().unwrap()).collect();
+    assert!(keys.contains(&"takeover_stall") && keys.contains(&"failback_stall_le_takeover"), "{keys:?}");
     assert_eq!(metrics["lb_segments"][0]["name"], "lb1");
 }
 
@@ -240,6 +254,8 @@ async fn a_suite_runs_every_scenario_and_fails_if_one_does() {
     assert_eq!(verdicts, ["PASS", "FAIL"]);
     let markdown = std::fs::read_to_string(out.join("suite.md")).unwrap();
     assert!(markdown.contains("[report](outage/report.md)"), "{markdown}");
+    assert!(markdown.contains("| takeover | failback | takeover stall | failback stall | recover |"), "{markdown}");
+    assert!(suite["scenarios"][1]["takeover_stall_ms"].as_f64().unwrap() > 300.0, "{suite}");
     assert!(out.join("clean/settle.stdout").exists() && out.join("outage/timeline.svg").exists());
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -3,6 +3,7 @@
 //! clock, no I/O, so every number in a report can be unit-tested.
 
 pub mod served;
+pub mod stalls;
 pub mod throughput;
 pub mod windows;
 
@@ -12,6 +13,7 @@ use serde::Serialize;
 
 use crate::record::{Kind, Record};
 use served::{Bucket, Segment};
+use stalls::Stall;
 use throughput::Phase;
 use windows::Window;
 
@@ -73,12 +75,16 @@ pub struct Context {
     pub fault: Option<Span>,
     pub recovery: Option<Span>,
     pub writes: Writes,
+    /// A success whose latency is above this is counted as slow (`--slow`).
+    pub slow_ms: f64,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct KindStats {
     pub sent: u64,
     pub ok: u64,
+    /// Successes slower than the `slow` threshold (counted in `ok` too).
+    pub slow: u64,
     pub failed: u64,
     /// Failures by outcome label (`refused`, `503`...).
     pub failures: BTreeMap<String, u64>,
@@ -104,6 +110,16 @@ pub struct Longest {
     pub failback: Option<Window>,
 }
 
+/// The longest stalls (no successful completion; see [`stalls`]), with where they lie.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Stalls {
+    pub overall: Option<Stall>,
+    /// Longest stall overlapping `[fault start, recovery start)` (the load's end without a recovery).
+    pub takeover: Option<Stall>,
+    /// Longest stall overlapping `[recovery start, load end]`.
+    pub failback: Option<Stall>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Metrics {
     pub requests: u64,
@@ -118,6 +134,16 @@ pub struct Metrics {
     pub longest: Longest,
     /// From the fault's start to the close of the last window opened before the recovery.
     pub time_to_recover_ms: f64,
+    /// The longest time during which no request completed successfully
+    /// (`stalls.overall`); null with fewer than two successes.
+    pub longest_stall_ms: Option<f64>,
+    /// `stalls.takeover`'s length; null without a fault.
+    pub takeover_stall_ms: Option<f64>,
+    /// `stalls.failback`'s length; null without a recovery during the load.
+    pub failback_stall_ms: Option<f64>,
+    pub stalls: Stalls,
+    /// Successes slower than the `slow` threshold, all kinds (`by_kind` has each).
+    pub slow: u64,
     pub windows: BTreeMap<&'static str, Vec<Window>>,
     pub throughput: Vec<Phase>,
     pub per_second: Vec<Bucket>,
@@ -140,6 +166,9 @@ pub fn analyze(records: &[Record], context: &Context) -> Metrics {
         stats.sent += 1;
         if record.is_success() {
             stats.ok += 1;
+            if record.latency_ms > context.slow_ms {
+                stats.slow += 1;
+            }
         } else {
             stats.failed += 1;
             *stats.failures.entry(record.outcome.label()).or_default() += 1;
@@ -165,6 +194,13 @@ pub fn analyze(records: &[Record], context: &Context) -> Metrics {
         failback: recover_ms.and_then(|r| windows::longest_starting_in(&overall, r, None)),
     };
     let time_to_recover_ms = fault_ms.map_or(0.0, |f| windows::time_to_recover(&overall, f, recover_ms));
+    let gaps = stalls::stalls(&stalls::completions(records), end);
+    let longest_stalls = Stalls {
+        overall: stalls::longest(&gaps),
+        takeover: fault_ms.and_then(|f| stalls::longest_overlapping(&gaps, f, recover_ms)),
+        failback: recover_ms.and_then(|r| stalls::longest_overlapping(&gaps, r, None)),
+    };
+    let slow = by_kind.values().map(|s| s.slow).sum();
 
     Metrics {
         requests: records.len() as u64,
@@ -177,6 +213,11 @@ pub fn analyze(records: &[Record], context: &Context) -> Metrics {
         latency_ms: latency(records),
         longest,
         time_to_recover_ms,
+        longest_stall_ms: longest_stalls.overall.map(|s| s.duration_ms),
+        takeover_stall_ms: longest_stalls.takeover.map(|s| s.duration_ms),
+        failback_stall_ms: longest_stalls.failback.map(|s| s.duration_ms),
+        stalls: longest_stalls,
+        slow,
         windows: BTreeMap::from([("overall", overall), ("reads", reads), ("writes", writes)]),
         throughput: throughput::phases(records, end, fault_ms, recover_ms),
         per_second: served::buckets(records, 1000.0, end),
@@ -189,6 +230,11 @@ pub fn analyze(records: &[Record], context: &Context) -> Metrics {
 /// The duration of an optional window, 0 when there is none.
 pub fn window_ms(window: Option<Window>) -> f64 {
     window.map_or(0.0, |w| w.duration_ms)
+}
+
+/// The duration of an optional stall, 0 when there is none.
+pub fn stall_ms(stall: Option<Stall>) -> f64 {
+    stall.map_or(0.0, |s| s.duration_ms)
 }
 
 fn latency(records: &[Record]) -> Latency {
@@ -210,7 +256,13 @@ mod tests {
 
     fn context(fault: Option<(f64, f64)>, recovery: Option<(f64, f64)>) -> Context {
         let span = |(start_ms, end_ms)| Span { start_ms, end_ms };
-        Context { end_ms: 3000.0, fault: fault.map(span), recovery: recovery.map(span), writes: Writes::default() }
+        Context {
+            end_ms: 3000.0,
+            fault: fault.map(span),
+            recovery: recovery.map(span),
+            writes: Writes::default(),
+            slow_ms: 500.0,
+        }
     }
 
     #[test]
@@ -251,6 +303,51 @@ mod tests {
         assert_eq!(m.windows["overall"].len(), 2);
         assert_eq!(m.throughput.len(), 3);
         assert_eq!(m.per_second.len(), 3);
+    }
+
+    #[test]
+    fn lost_syns_show_as_a_takeover_stall_and_slow_successes_without_failures() {
+        // 100 req/s; every connection attempted in the 400 ms after the fault
+        // (1.0 s) loses its SYN and succeeds after the 1 s retransmission.
+        let mut records: Vec<Record> = (0..300).map(|i| ok(i, i as f64 * 10.0)).collect();
+        for r in records.iter_mut().filter(|r| (1000.0..1400.0).contains(&r.start_ms)) {
+            r.latency_ms = 1002.0;
+            if r.seq % 5 == 0 {
+                r.kind = Kind::Post;
+                r.outcome = Outcome::Status(201);
+            }
+        }
+        let m = analyze(&records, &context(Some((1000.0, 1005.0)), Some((2000.0, 2010.0))));
+        assert_eq!((m.failed, m.longest.overall, m.longest.takeover), (0, None, None));
+        // Last completion before: 990 + 2; first after: 1400 + 2.
+        let takeover = m.stalls.takeover.unwrap();
+        assert_eq!((takeover.start_ms, takeover.end_ms), (992.0, 1402.0));
+        assert_eq!((m.takeover_stall_ms, m.longest_stall_ms), (Some(410.0), Some(410.0)));
+        assert_eq!(m.failback_stall_ms, Some(10.0));
+        assert_eq!((m.slow, m.by_kind["post"].slow, m.by_kind["get-list"].slow), (40, 8, 32));
+        assert_eq!(m.by_kind["get-list"].ok, 292);
+    }
+
+    #[test]
+    fn stalls_follow_the_commands_like_windows() {
+        let records: Vec<Record> = (0..300).map(|i| ok(i, i as f64 * 10.0)).collect();
+        let m = analyze(&records, &context(None, None));
+        assert_eq!(m.longest_stall_ms, Some(10.0));
+        assert_eq!((m.takeover_stall_ms, m.failback_stall_ms), (None, None));
+        let m = analyze(&records, &context(Some((1000.0, 1005.0)), None));
+        assert_eq!((m.takeover_stall_ms, m.failback_stall_ms), (Some(10.0), None));
+        let m = analyze(&[], &context(Some((1000.0, 1005.0)), Some((2000.0, 2010.0))));
+        assert_eq!((m.longest_stall_ms, m.takeover_stall_ms, m.failback_stall_ms, m.slow), (None, None, None, 0));
+    }
+
+    #[test]
+    fn slow_counts_successes_above_the_threshold_only() {
+        let mut records = vec![ok(0, 0.0), ok(1, 10.0), ok(2, 20.0), fail(3, 30.0)];
+        records[0].latency_ms = 500.0; // at the threshold: not slow
+        records[1].latency_ms = 500.5;
+        records[3].latency_ms = 900.0; // a failure: not a slow success
+        let m = analyze(&records, &context(None, None));
+        assert_eq!((m.slow, m.by_kind["get-list"].slow), (1, 1));
     }
 
     #[test]

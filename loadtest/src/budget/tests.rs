@@ -4,7 +4,8 @@ use crate::record::tests::{fail, ok, rec};
 use crate::record::{Kind, Outcome, Record};
 
 /// 3 s at 100 req/s; the fault (1.0 s) fails 400 ms of requests, the recovery
-/// (2.0 s) fails 100 ms.
+/// (2.0 s) fails 100 ms. Successes take 2 ms, so the stalls are 410 ms (992 to
+/// 1402 ms) and 110 ms (2192 to 2302 ms).
 fn metrics(writes: Writes) -> Metrics {
     let records: Vec<Record> = (0..300u64)
         .map(|i| {
@@ -23,6 +24,7 @@ fn metrics(writes: Writes) -> Metrics {
         fault: Some(Span { start_ms: 1000.0, end_ms: 1010.0 }),
         recovery: Some(Span { start_ms: 2000.0, end_ms: 2010.0 }),
         writes,
+        slow_ms: 500.0,
     };
     analyze(&records, &context)
 }
@@ -60,6 +62,9 @@ fn bad_values_name_the_key() {
     assert!(Budgets::default().set("failed=lots").unwrap_err().contains("budget failed"));
     assert!(Budgets::default().set("recover=5").unwrap_err().contains("needs a unit"));
     assert!(Budgets::default().set("failback_le_takeover=yes").is_err());
+    let err = Budgets::default().set("failback_stall_le_takeover=1").unwrap_err();
+    assert!(err.contains("budget failback_stall_le_takeover: `1` is not true or false"), "{err}");
+    assert!(Budgets::default().set("takeover_stall=400").unwrap_err().contains("needs a unit"));
     assert!(Budgets::default().set("failed").unwrap_err().contains("KEY=VALUE"));
     assert_eq!(parse_pair("failed=0"), Ok("failed=0".to_string()));
     assert!(parse_pair("nope=0").is_err());
@@ -68,8 +73,8 @@ fn bad_values_name_the_key() {
 #[test]
 fn every_key_is_settable() {
     let values = |key: &str| match key {
-        "failback_le_takeover" => "true",
-        k if k.contains("window") || k == "recover" => "1s",
+        "failback_le_takeover" | "failback_stall_le_takeover" => "true",
+        k if k.contains("window") || k.contains("stall") || k == "recover" => "1s",
         _ => "1",
     };
     for key in KEYS {
@@ -115,6 +120,55 @@ fn failback_may_exceed_takeover_by_one_interval_only() {
 }
 
 #[test]
+fn stall_budgets_compare_durations() {
+    let m = metrics(Writes::default());
+    assert_eq!((m.longest_stall_ms, m.takeover_stall_ms, m.failback_stall_ms), (Some(410.0), Some(410.0), Some(110.0)));
+    let b = budgets(&["stall=410ms", "takeover_stall=409ms", "failback_stall=110ms"]);
+    let checks = check(&b, &m, 0, 100.0);
+    let got: Vec<_> = verdicts(&checks).into_iter().filter(|(k, _)| k.contains("stall")).collect();
+    assert_eq!(got, [("stall", true), ("takeover_stall", false), ("failback_stall", true)]);
+    let takeover = checks.iter().find(|c| c.key == "takeover_stall").unwrap();
+    assert_eq!((takeover.limit.as_str(), takeover.actual.as_str()), ("409ms", "410 ms"));
+}
+
+#[test]
+fn stall_budgets_without_a_fault_see_no_takeover_or_failback_stall() {
+    let records: Vec<Record> = (0..100u64).map(|i| ok(i, i as f64 * 10.0)).collect();
+    let context = Context { end_ms: 1000.0, slow_ms: 500.0, ..Context::default() };
+    let m = analyze(&records, &context);
+    let b = budgets(&["stall=10ms", "takeover_stall=0ms", "failback_stall=0ms", "failback_stall_le_takeover=true"]);
+    let checks = check(&b, &m, 0, 100.0);
+    assert!(checks.iter().all(|c| c.pass), "{checks:?}");
+    let takeover = checks.iter().find(|c| c.key == "takeover_stall").unwrap();
+    assert_eq!(takeover.actual, "0 ms");
+}
+
+#[test]
+fn failback_stall_may_exceed_takeover_stall_by_one_interval_only() {
+    let m = metrics(Writes::default()); // failback stall 110 ms, takeover stall 410 ms
+    let b = budgets(&["failback_stall_le_takeover=true"]);
+    let passing = check(&b, &m, 0, 100.0);
+    assert_eq!(
+        verdicts(&passing),
+        [("failback_stall_le_takeover", true), ("missing_writes", true), ("unverified_writes", true)]
+    );
+    assert_eq!(passing[0].limit, "failback stall <= takeover stall + 10 ms");
+    assert_eq!(passing[0].actual, "failback stall 110 ms vs takeover stall 410 ms");
+
+    let mut reversed = m.clone();
+    reversed.stalls.takeover = m.stalls.failback;
+    reversed.stalls.failback = m.stalls.takeover;
+    let failing = check(&b, &reversed, 0, 100.0);
+    assert_eq!(verdicts(&failing)[0], ("failback_stall_le_takeover", false));
+    // 410 ms vs 110 ms + 1/rate: passes when one interval is 300 ms or more (3 req/s: 333 ms).
+    assert!(check(&b, &reversed, 0, 3.0).iter().all(|c| c.pass));
+    assert!(check(&budgets(&["failback_stall_le_takeover=false"]), &reversed, 0, 100.0).iter().all(|c| c.pass));
+    // The windows' rule is separate: their failback (100 ms) is within their takeover (400 ms).
+    let both = check(&budgets(&["failback_le_takeover=true", "failback_stall_le_takeover=true"]), &reversed, 0, 100.0);
+    assert_eq!(verdicts(&both)[..2], [("failback_le_takeover", true), ("failback_stall_le_takeover", false)]);
+}
+
+#[test]
 fn lost_or_unproven_writes_fail_by_default() {
     let writes = Writes::from_verdicts(&[(1, WriteVerdict::Present), (2, WriteVerdict::Missing)]);
     let checks = check(&Budgets::default(), &metrics(writes.clone()), 0, 100.0);
@@ -135,9 +189,11 @@ fn overload_is_checked_only_when_budgeted() {
 
 #[test]
 fn scenario_budgets_override_defaults_key_by_key() {
-    let defaults = budgets(&["failed_reads=0", "recover=2s"]);
-    let merged = defaults.overridden_by(&budgets(&["failed_reads=5"]));
+    let defaults = budgets(&["failed_reads=0", "recover=2s", "takeover_stall=1s", "failback_stall_le_takeover=true"]);
+    let merged = defaults.overridden_by(&budgets(&["failed_reads=5", "takeover_stall=500ms"]));
     assert_eq!(merged.failed_reads, Some(5));
+    assert_eq!(merged.takeover_stall, Some("500ms".parse().unwrap()));
+    assert_eq!(merged.failback_stall_le_takeover, Some(true));
     assert_eq!(merged.recover, Some("2s".parse().unwrap()));
 }
 
@@ -147,4 +203,6 @@ fn budgets_in_yaml_refuse_unknown_keys() {
     assert!(err.contains("unknown field `lost`"), "{err}");
     let b: Budgets = serde_yaml::from_str("takeover_window: 3s\nfailback_le_takeover: true\n").unwrap();
     assert_eq!(b.takeover_window, Some("3s".parse().unwrap()));
+    let b: Budgets = serde_yaml::from_str("takeover_stall: 500ms\nfailback_stall_le_takeover: true\n").unwrap();
+    assert_eq!((b.takeover_stall, b.failback_stall_le_takeover), (Some("500ms".parse().unwrap()), Some(true)));
 }

@@ -33,12 +33,29 @@ mod tests {
         assert_eq!(value["verdict"], "FAIL");
         assert_eq!(value["metrics"]["failed_reads"], 50);
         assert_eq!(value["metrics"]["longest"]["takeover"]["duration_ms"], 400.0);
+        let metrics = &value["metrics"];
+        assert_eq!(metrics["longest_stall_ms"], 410.0);
+        assert_eq!(metrics["takeover_stall_ms"], 410.0);
+        assert_eq!(metrics["failback_stall_ms"], 110.0);
+        assert_eq!(metrics["stalls"]["failback"]["start_ms"], 2192.0);
+        assert_eq!((metrics["slow"].as_u64(), metrics["by_kind"]["post"]["slow"].as_u64()), (Some(5), Some(1)));
+        assert_eq!(value["config"]["slow"], 500.0);
         assert_eq!(value["config"]["fault"]["command"], "deploy/lab kill lb1/tandem");
         assert_eq!(value["config"]["fault"]["at"], 1000.0);
         assert_eq!(value["commands"][0]["label"], "fault");
         for key in ["tool", "name", "run_id", "url", "started_at", "load", "budgets", "problems", "warnings"] {
             assert!(value.get(key).is_some(), "{key}");
         }
+    }
+
+    #[test]
+    fn stalls_without_a_fault_are_null() {
+        let mut report = sample();
+        report.metrics.takeover_stall_ms = None;
+        report.metrics.failback_stall_ms = None;
+        let value: serde_json::Value = serde_json::from_str(&render(&report).unwrap()).unwrap();
+        assert!(value["metrics"]["takeover_stall_ms"].is_null());
+        assert!(value["metrics"].get("failback_stall_ms").is_some_and(|v| v.is_null()));
     }
 
     #[test]

@@ -6,6 +6,7 @@ use std::fmt::Write;
 
 use super::{window_text, Report};
 use crate::analysis::served::describe_segments;
+use crate::analysis::stalls::Stall;
 use crate::analysis::windows::Window;
 use crate::duration::{human_ms, Dur};
 
@@ -72,6 +73,7 @@ pub fn render(r: &Report) -> String {
 
     out.push_str("\n## Metrics\n\n| metric | value |\n|---|---|\n");
     let l = &m.longest;
+    let slow_title = format!("slow successes (over {})", Dur(c.slow));
     let rows = [
         ("requests (ok / failed)", format!("{} ({} / {})", m.requests, m.ok, m.failed)),
         ("failed reads / writes", format!("{} / {}", m.failed_reads, m.failed_writes)),
@@ -80,6 +82,10 @@ pub fn render(r: &Report) -> String {
         ("takeover window (opened during the fault)", window_text(l.takeover)),
         ("failback window (opened after recovery)", window_text(l.failback)),
         ("time to recover", human_ms(m.time_to_recover_ms)),
+        ("longest stall (no request completed successfully)", stall_where(m.stalls.overall)),
+        ("takeover stall (overlapping fault to recovery)", stall_where(m.stalls.takeover)),
+        ("failback stall (overlapping recovery to the end)", stall_where(m.stalls.failback)),
+        (slow_title.as_str(), slow_text(m)),
         (
             "latency of successes p50 / p90 / p99 / max",
             format!(
@@ -175,6 +181,25 @@ fn counts<K: std::fmt::Display>(map: &BTreeMap<K, u64>) -> String {
     map.iter().map(|(k, n)| format!("{k}: {n}")).collect::<Vec<_>>().join(", ")
 }
 
+/// `410 ms, 0.992-1.402 s`, or `none`. A normal gap is one request interval.
+fn stall_where(stall: Option<Stall>) -> String {
+    stall.map_or_else(
+        || "none".to_string(),
+        |s| format!("{}, {:.3}-{:.3} s", human_ms(s.duration_ms), s.start_ms / 1000.0, s.end_ms / 1000.0),
+    )
+}
+
+/// `5 (get-list 4, post 1)`, or `0`.
+fn slow_text(m: &crate::analysis::Metrics) -> String {
+    let kinds: Vec<String> =
+        m.by_kind.iter().filter(|(_, s)| s.slow > 0).map(|(kind, s)| format!("{kind} {}", s.slow)).collect();
+    if kinds.is_empty() {
+        m.slow.to_string()
+    } else {
+        format!("{} ({})", m.slow, kinds.join(", "))
+    }
+}
+
 fn windows(out: &mut String, windows: &[Window]) {
     if windows.is_empty() {
         out.push_str("None: there were no failures.\n");
@@ -211,6 +236,16 @@ mod tests {
         assert!(text.contains("| `takeover_window` | 1s | 400 ms | PASS |"), "{text}");
         assert!(text.contains("| `missing_writes` (default) | 0 | 0 | PASS |"), "{text}");
         assert!(text.contains("| takeover window (opened during the fault) | 400 ms |"), "{text}");
+        assert!(
+            text.contains("| longest stall (no request completed successfully) | 410 ms, 0.992-1.402 s |"),
+            "{text}"
+        );
+        assert!(text.contains("| takeover stall (overlapping fault to recovery) | 410 ms, 0.992-1.402 s |"), "{text}");
+        assert!(
+            text.contains("| failback stall (overlapping recovery to the end) | 110 ms, 2.192-2.302 s |"),
+            "{text}"
+        );
+        assert!(text.contains("| slow successes (over 500ms) | 5 (get-list 4, post 1) |"), "{text}");
         assert!(text.contains("| 1.000 | 1.400 | 400 ms | 40 |"), "{text}");
         assert!(text.contains("| get-list | "), "{text}");
         assert!(text.contains("refused: 50"), "{text}");
@@ -219,6 +254,20 @@ mod tests {
         assert!(text.contains(lbs), "{text}");
         assert!(text.contains("| fault | `deploy/lab kill lb1/tandem` at 1.00 s"), "{text}");
         assert!(text.contains("2 acknowledged POSTs read back"), "{text}");
+    }
+
+    #[test]
+    fn without_a_fault_there_is_no_takeover_stall_and_no_slow_success_is_0() {
+        let mut report = sample();
+        report.metrics.stalls.takeover = None;
+        report.metrics.stalls.failback = None;
+        for stats in report.metrics.by_kind.values_mut() {
+            stats.slow = 0;
+        }
+        report.metrics.slow = 0;
+        let text = render(&report);
+        assert!(text.contains("| takeover stall (overlapping fault to recovery) | none |"), "{text}");
+        assert!(text.contains("| slow successes (over 500ms) | 0 |"), "{text}");
     }
 
     #[test]

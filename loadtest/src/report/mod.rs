@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::analysis::stalls::Stall;
 use crate::analysis::windows::Window;
 use crate::analysis::Metrics;
 use crate::budget::Check;
@@ -78,7 +79,8 @@ impl Report {
         let m = &self.metrics;
         let failed_budgets: Vec<&str> = self.budgets.iter().filter(|c| !c.pass).map(|c| c.key).collect();
         let mut line = format!(
-            "{} {}: {} failed reads, {} failed writes, longest window {}, takeover {}, failback {}, {}/{} writes missing",
+"{} {}: {} failed reads, {} failed writes, longest window {}, takeover {}, failback {}, takeover stall {}, \
+             {}/{} writes missing",
             self.verdict.word(),
             self.name,
             m.failed_reads,
@@ -86,6 +88,7 @@ impl Report {
             window_text(m.longest.overall),
             window_text(m.longest.takeover),
             window_text(m.longest.failback),
+            stall_text(m.stalls.takeover),
             m.writes.missing,
             m.writes.acknowledged,
         );
@@ -102,6 +105,11 @@ impl Report {
 /// A window's length, or `none`.
 pub fn window_text(window: Option<Window>) -> String {
     window.map_or_else(|| "none".to_string(), |w| human_ms(w.duration_ms))
+}
+
+/// A stall's length, or `none`.
+pub fn stall_text(stall: Option<Stall>) -> String {
+    stall.map_or_else(|| "none".to_string(), |s| human_ms(s.duration_ms))
 }
 
 /// Problems (which fail the run) and warnings (which do not).

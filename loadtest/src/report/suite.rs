@@ -5,7 +5,7 @@ use std::fmt::Write;
 use serde::Serialize;
 
 use super::{Report, Verdict};
-use crate::analysis::window_ms;
+use crate::analysis::{stall_ms, window_ms};
 use crate::duration::human_ms;
 
 /// One scenario's line in the suite summary.
@@ -22,6 +22,10 @@ pub struct Row {
     pub longest_window_ms: f64,
     pub takeover_window_ms: f64,
     pub failback_window_ms: f64,
+    /// Longest time without a successful completion overlapping the fault (0: none).
+    pub takeover_stall_ms: f64,
+    /// The same from the recovery to the load's end (0: none).
+    pub failback_stall_ms: f64,
     pub time_to_recover_ms: f64,
     pub writes_acknowledged: u64,
     pub writes_missing: u64,
@@ -46,6 +50,8 @@ impl Row {
             longest_window_ms: window_ms(m.longest.overall),
             takeover_window_ms: window_ms(m.longest.takeover),
             failback_window_ms: window_ms(m.longest.failback),
+            takeover_stall_ms: stall_ms(m.stalls.takeover),
+            failback_stall_ms: stall_ms(m.stalls.failback),
             time_to_recover_ms: m.time_to_recover_ms,
             writes_acknowledged: m.writes.acknowledged,
             writes_missing: m.writes.missing,
@@ -66,6 +72,8 @@ impl Row {
             longest_window_ms: 0.0,
             takeover_window_ms: 0.0,
             failback_window_ms: 0.0,
+            takeover_stall_ms: 0.0,
+            failback_stall_ms: 0.0,
             time_to_recover_ms: 0.0,
             writes_acknowledged: 0,
             writes_missing: 0,
@@ -99,8 +107,9 @@ pub fn render_markdown(suite: &SuiteReport) -> String {
     let _ = writeln!(out, "# Drill suite `{}`: {}\n", suite.file, suite.verdict.word());
     let _ = writeln!(out, "Started {} against {}.\n", suite.started_at, suite.url);
     out.push_str(
-        "| scenario | failed reads | failed writes | longest window | takeover | failback | recover | lost writes | verdict | report |\n\
-         |---|---:|---:|---:|---:|---:|---:|---:|---|---|\n",
+        "| scenario | failed reads | failed writes | longest window | takeover | failback | takeover stall | failback stall \
+         | recover | lost writes | verdict | report |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|\n",
     );
     for r in &suite.scenarios {
         let verdict = match (&r.error, r.verdict) {
@@ -116,13 +125,15 @@ pub fn render_markdown(suite: &SuiteReport) -> String {
         let link = if r.error.is_some() { "-".to_string() } else { format!("[report]({}/report.md)", r.dir) };
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {} | {} | {lost} | {verdict} | {link} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {lost} | {verdict} | {link} |",
             r.name,
             r.failed_reads,
             r.failed_writes,
             human_ms(r.longest_window_ms),
             human_ms(r.takeover_window_ms),
             human_ms(r.failback_window_ms),
+            human_ms(r.takeover_stall_ms),
+            human_ms(r.failback_stall_ms),
             human_ms(r.time_to_recover_ms),
         );
     }
@@ -150,6 +161,7 @@ mod tests {
     fn rows_summarise_each_report() {
         let row = Row::from_report(&sample(), "lb-tandem-kill");
         assert_eq!((row.failed_reads, row.takeover_window_ms, row.failback_window_ms), (50, 400.0, 100.0));
+        assert_eq!((row.takeover_stall_ms, row.failback_stall_ms), (410.0, 110.0));
         assert_eq!(row.failed_checks, ["failed_reads"]);
         assert_eq!(row.verdict, Verdict::Fail);
     }
@@ -163,11 +175,17 @@ mod tests {
         let text = render_markdown(&suite(rows));
         assert!(text.starts_with("# Drill suite `lab.yaml`: FAIL"), "{text}");
         assert!(
-            text.contains("| lb-tandem-kill | 50 | 0 | 400 ms | 400 ms | 100 ms | 400 ms | 0/2 | **FAIL** (failed_reads) | [report](lb-tandem-kill/report.md) |"),
+            text.contains("| scenario | failed reads | failed writes | longest window | takeover | failback | takeover stall | failback stall | recover | lost writes | verdict | report |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|\n"),
             "{text}"
         );
         assert!(
-            text.contains("| lb-cut | 0 | 0 | 0 ms | 0 ms | 0 ms | 0 ms | 0/0 | **FAIL**: settle failed | - |"),
+            text.contains("| lb-tandem-kill | 50 | 0 | 400 ms | 400 ms | 100 ms | 410 ms | 110 ms | 400 ms | 0/2 | **FAIL** (failed_reads) | [report](lb-tandem-kill/report.md) |"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "| lb-cut | 0 | 0 | 0 ms | 0 ms | 0 ms | 0 ms | 0 ms | 0 ms | 0/0 | **FAIL**: settle failed | - |"
+            ),
             "{text}"
         );
     }

@@ -1,14 +1,19 @@
 //! `timeline.svg`, hand-written (no dependency): per 100 ms, a stacked bar of
-//! successes and failures; error windows shaded; the fault and recovery
-//! commands as vertical lines (solid at start, dashed at end); underneath, a
-//! band coloured by the balancer that answered most and one by the app.
+//! successes and failures (by request start); error windows shaded; the
+//! longest, takeover and failback stalls (no successful completion) hatched
+//! over the bars, which count requests that succeeded late as successes; the
+//! fault and recovery commands as vertical lines (solid at start, dashed at
+//! end); underneath, bands for the error windows and the stalls, one coloured
+//! by the balancer that answered most and one by the app.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use super::Report;
 use crate::analysis::served::{buckets, Bucket};
+use crate::analysis::stalls::Stall;
 use crate::command::short_name;
+use crate::duration::human_ms;
 
 const BUCKET_MS: f64 = 100.0;
 const WIDTH: f64 = 1000.0;
@@ -22,6 +27,11 @@ const BAND_GAP: f64 = 6.0;
 const OK: &str = "#43a047";
 const FAILED: &str = "#e53935";
 const NONE: &str = "#e0e0e0";
+/// Stalls: dark slate hatching, unlike any solid fill here.
+const STALL: &str = "#263238";
+const STALL_FILL: &str = "url(#stall-hatch)";
+/// Legend entries per row.
+const LEGEND_COLUMNS: usize = 5;
 const LB_COLORS: [&str; 6] = ["#1e88e5", "#fb8c00", "#8e24aa", "#00897b", "#6d4c41", "#546e7a"];
 const APP_COLORS: [&str; 6] = ["#7cb342", "#f4511e", "#3949ab", "#fdd835", "#d81b60", "#00acc1"];
 
@@ -36,14 +46,28 @@ pub fn render(r: &Report) -> String {
     let lb_colors = palette(buckets.iter().flat_map(|b| b.lb.keys()), &LB_COLORS);
     let app_colors = palette(buckets.iter().flat_map(|b| b.app.keys()), &APP_COLORS);
     let band_y = bottom + 46.0;
-    let bands_end = band_y + 3.0 * (BAND_H + BAND_GAP);
+    let bands_end = band_y + 4.0 * (BAND_H + BAND_GAP);
     let legend_y = bands_end + 16.0;
-    let height = legend_y + 3.0 * 20.0 + 10.0;
+    let mut items: Vec<(String, &str)> = vec![
+        ("success".into(), OK),
+        ("failure".into(), FAILED),
+        ("no answer".into(), NONE),
+        ("stall (no completion)".into(), STALL_FILL),
+    ];
+    items.extend(lb_colors.iter().map(|(name, color)| (format!("balancer {name}"), *color)));
+    items.extend(app_colors.iter().map(|(name, color)| (format!("app {name}"), *color)));
+    let legend_rows = items.len().div_ceil(LEGEND_COLUMNS).max(1);
+    let height = legend_y + legend_rows as f64 * 20.0 + 10.0;
+    let stalls = stalls_to_mark(r);
 
     let mut s = String::new();
     let _ = writeln!(
         s,
         r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" viewBox="0 0 {WIDTH} {height}" font-family="sans-serif" font-size="12">"#
+    );
+    let _ = writeln!(
+        s,
+        r#"<defs><pattern id="stall-hatch" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="6" height="6" fill="{STALL}" fill-opacity="0.12"/><line x1="0" y1="0" x2="0" y2="6" stroke="{STALL}" stroke-width="2" stroke-opacity="0.7"/></pattern></defs>"#
     );
     let _ = writeln!(s, r#"<rect width="100%" height="100%" fill="white"/>"#);
     let verdict_color = if r.verdict == super::Verdict::Pass { OK } else { FAILED };
@@ -55,8 +79,11 @@ pub fn render(r: &Report) -> String {
     );
     let _ = writeln!(
         s,
-        r##"<text x="{LEFT}" y="42" fill="#555">{} req/s, {} failed of {}, per {BUCKET_MS} ms</text>"##,
-        r.config.rate, r.metrics.failed, r.metrics.requests
+        r##"<text x="{LEFT}" y="42" fill="#555">{} req/s, {} failed of {}, per {BUCKET_MS} ms{}</text>"##,
+        r.config.rate,
+        r.metrics.failed,
+        r.metrics.requests,
+        escape(&stall_summary(r))
     );
 
     // Error windows, behind the bars.
@@ -89,6 +116,16 @@ pub fn render(r: &Report) -> String {
             );
         }
     }
+    // Stalls over the bars: their requests often count as successes (late ones).
+    for (names, stall) in &stalls {
+        let (x0, x1) = (x(stall.start_ms), x(stall.end_ms));
+        let _ = writeln!(
+            s,
+            r#"<rect class="stall" x="{x0:.1}" y="{TOP}" width="{:.1}" height="{CHART_H}" fill="{STALL_FILL}"><title>{}</title></rect>"#,
+            (x1 - x0).max(1.0),
+            escape(&stall_title(names, stall))
+        );
+    }
     // Axes and ticks.
     let _ = writeln!(s, r##"<line x1="{LEFT}" y1="{bottom}" x2="{}" y2="{bottom}" stroke="#333"/>"##, WIDTH - RIGHT);
     let _ = writeln!(s, r##"<line x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{bottom}" stroke="#333"/>"##);
@@ -119,7 +156,22 @@ pub fn render(r: &Report) -> String {
             (x1 - x0).max(1.0)
         );
     }
-    let lb_y = band_y + BAND_H + BAND_GAP;
+    let stall_y = band_y + BAND_H + BAND_GAP;
+    let _ = writeln!(s, r#"<text x="{}" y="{}" text-anchor="end">stalls</text>"#, LEFT - 6.0, stall_y + BAND_H - 4.0);
+    let _ = writeln!(
+        s,
+        r#"<rect x="{LEFT}" y="{stall_y}" width="{plot_w}" height="{BAND_H}" fill="{NONE}" fill-opacity="0.4"/>"#
+    );
+    for (names, stall) in &stalls {
+        let (x0, x1) = (x(stall.start_ms), x(stall.end_ms));
+        let _ = writeln!(
+            s,
+            r#"<rect class="stall-band" x="{x0:.1}" y="{stall_y}" width="{:.1}" height="{BAND_H}" fill="{STALL_FILL}" stroke="{STALL}" stroke-width="0.5"><title>{}</title></rect>"#,
+            (x1 - x0).max(1.0),
+            escape(&stall_title(names, stall))
+        );
+    }
+    let lb_y = stall_y + BAND_H + BAND_GAP;
     band(&mut s, "balancer", lb_y, &buckets, &x, bar_w, |b| b.top_lb(), &lb_colors);
     band(&mut s, "app", lb_y + BAND_H + BAND_GAP, &buckets, &x, bar_w, |b| b.top_app(), &app_colors);
 
@@ -148,12 +200,8 @@ pub fn render(r: &Report) -> String {
     }
 
     // Legend.
-    let mut items: Vec<(String, &str)> =
-        vec![("success".into(), OK), ("failure".into(), FAILED), ("no answer".into(), NONE)];
-    items.extend(lb_colors.iter().map(|(name, color)| (format!("balancer {name}"), *color)));
-    items.extend(app_colors.iter().map(|(name, color)| (format!("app {name}"), *color)));
     for (i, (name, color)) in items.iter().enumerate() {
-        let (col, row) = (i % 5, i / 5);
+        let (col, row) = (i % LEGEND_COLUMNS, i / LEGEND_COLUMNS);
         let lx = LEFT + col as f64 * 180.0;
         let ly = legend_y + row as f64 * 20.0;
         let _ = writeln!(s, r#"<rect x="{lx}" y="{}" width="12" height="12" fill="{color}"/>"#, ly - 10.0);
@@ -161,6 +209,56 @@ pub fn render(r: &Report) -> String {
     }
     s.push_str("</svg>\n");
     s
+}
+
+/// The stalls worth drawing: the longest, the takeover and the failback one,
+/// each once (one stall is often several of these), in time order.
+fn stalls_to_mark(r: &Report) -> Vec<(Vec<&'static str>, Stall)> {
+    let st = &r.metrics.stalls;
+    let mut marked: Vec<(Vec<&'static str>, Stall)> = Vec::new();
+    for (name, stall) in [("longest", st.overall), ("takeover", st.takeover), ("failback", st.failback)] {
+        let Some(stall) = stall else { continue };
+        match marked.iter_mut().find(|(_, s)| *s == stall) {
+            Some((names, _)) => names.push(name),
+            None => marked.push((vec![name], stall)),
+        }
+    }
+    marked.sort_by(|a, b| a.1.start_ms.total_cmp(&b.1.start_ms));
+    marked
+}
+
+/// `takeover, longest stall: no successful completion for 410 ms (0.992-1.402 s)`.
+fn stall_title(names: &[&str], stall: &Stall) -> String {
+    format!(
+        "{} stall: no successful completion for {} ({:.3}-{:.3} s)",
+        names.join(", "),
+        human_ms(stall.duration_ms),
+        stall.start_ms / 1000.0,
+        stall.end_ms / 1000.0
+    )
+}
+
+/// `; takeover stall 410 ms, failback stall 110 ms` for the subtitle (the
+/// longest stall when there was no fault).
+fn stall_summary(r: &Report) -> String {
+    let st = &r.metrics.stalls;
+    let mut parts = Vec::new();
+    if let Some(stall) = st.takeover {
+        parts.push(format!("takeover stall {}", human_ms(stall.duration_ms)));
+    }
+    if let Some(stall) = st.failback {
+        parts.push(format!("failback stall {}", human_ms(stall.duration_ms)));
+    }
+    if parts.is_empty() {
+        if let Some(stall) = st.overall {
+            parts.push(format!("longest stall {}", human_ms(stall.duration_ms)));
+        }
+    }
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!("; {}", parts.join(", "))
+    }
 }
 
 /// A row of rects coloured by `name(bucket)`; neighbours of one colour merge.
@@ -232,10 +330,54 @@ mod tests {
         assert!(svg.contains("fault: kill lb1/tandem"));
         assert!(svg.contains("recover: start lb1/tandem"));
         assert!(svg.contains(&format!("fill=\"{FAILED}\"")));
-        for name in ["balancer lb1", "balancer lb2", "app app1", "app app2", "success", "failure"] {
+        assert_eq!(svg.matches("class=\"stall\"").count(), 2);
+        assert_eq!(svg.matches("class=\"stall-band\"").count(), 2);
+        assert!(
+            svg.contains("<title>longest, takeover stall: no successful completion for 410 ms (0.992-1.402 s)</title>")
+        );
+        assert!(svg.contains("<title>failback stall: no successful completion for 110 ms (2.192-2.302 s)</title>"));
+        assert!(svg.contains("per 100 ms; takeover stall 410 ms, failback stall 110 ms</text>"));
+        assert!(svg.contains("<pattern id=\"stall-hatch\""));
+        for name in
+            ["balancer lb1", "balancer lb2", "app app1", "app app2", "success", "failure", "stall (no completion)"]
+        {
             assert!(svg.contains(&format!(">{name}</text>")), "{name}");
         }
         assert!(svg.matches("class=\"band\"").count() >= 4);
+    }
+
+    #[test]
+    fn a_run_without_a_fault_marks_its_longest_stall() {
+        let mut report = sample();
+        report.metrics.stalls.takeover = None;
+        report.metrics.stalls.failback = None;
+        let svg = render(&report);
+        assert_eq!(svg.matches("class=\"stall\"").count(), 1);
+        assert!(svg.contains("per 100 ms; longest stall 410 ms</text>"));
+        report.metrics.stalls.overall = None;
+        let svg = render(&report);
+        assert_eq!(svg.matches("class=\"stall\"").count(), 0);
+        assert!(svg.contains("per 100 ms</text>"));
+    }
+
+    #[test]
+    fn many_balancers_and_apps_get_more_legend_rows_inside_the_picture() {
+        let mut report = sample();
+        for (i, r) in report.records.iter_mut().enumerate() {
+            if r.is_success() {
+                r.lb = Some(format!("lb{}", i % 6));
+                r.app = Some(format!("app{}", i % 6));
+            }
+        }
+        let svg = render(&report);
+        let height: f64 = svg.split("height=\"").nth(1).unwrap().split('"').next().unwrap().parse().unwrap();
+        let lowest = svg
+            .split("<text ")
+            .skip(1)
+            .filter_map(|t| t.split(" y=\"").nth(1)?.split('"').next()?.parse::<f64>().ok())
+            .fold(0.0, f64::max);
+        assert!(svg.contains(">app app5</text>"));
+        assert!(lowest < height, "text at y {lowest} in a picture {height} high");
     }
 
     #[test]

@@ -20,6 +20,9 @@ fn command(label: &str, command: &str, start_ms: f64, ok: bool) -> CommandRun {
 
 /// A 3 s run at 100 req/s: lb1 serves until the fault at 1 s, 400 ms of
 /// failures, lb2 until the recovery at 2 s, a 100 ms failback window, lb1 again.
+/// Successes take 2 ms: a 410 ms takeover stall (0.992 to 1.402 s) and a 110 ms
+/// failback stall (2.192 to 2.302 s). The odd slots of 2.5 to 2.6 s take
+/// 700 ms: 5 slow successes (4 get-list, 1 post), 20 ms gaps, no new stall.
 pub fn sample() -> Report {
     let records: Vec<Record> = (0..300u64)
         .map(|i| {
@@ -31,6 +34,9 @@ pub fn sample() -> Report {
             } else {
                 ok(i, t)
             };
+            if (2500.0..2600.0).contains(&t) && i % 2 == 1 {
+                r.latency_ms = 700.0;
+            }
             if r.is_success() {
                 r.lb = Some(if (1400.0..2300.0).contains(&t) { "lb2" } else { "lb1" }.to_string());
                 r.app = Some(if i % 2 == 0 { "app1" } else { "app2" }.to_string());
@@ -43,8 +49,13 @@ pub fn sample() -> Report {
         command("recover", "deploy/lab start lb1/tandem", 2000.0, true),
     ];
     let writes = Writes::from_verdicts(&[(1, WriteVerdict::Present), (2, WriteVerdict::Present)]);
-    let context =
-        Context { end_ms: 3000.0, fault: Some(commands[0].span()), recovery: Some(commands[1].span()), writes };
+    let context = Context {
+        end_ms: 3000.0,
+        fault: Some(commands[0].span()),
+        recovery: Some(commands[1].span()),
+        writes,
+        slow_ms: 500.0,
+    };
     let metrics = analyze(&records, &context);
     let cli = Commands {
         fault_at: Some(std::time::Duration::from_secs(1)),
@@ -89,7 +100,20 @@ fn a_run_over_one_budget_fails_and_says_which() {
     let line = report.one_line();
     assert!(line.starts_with("FAIL lb-tandem-kill: 50 failed reads"), "{line}");
     assert!(line.contains("takeover 400 ms"), "{line}");
+    assert!(line.contains("failback 100 ms, takeover stall 410 ms, 0/2 writes missing"), "{line}");
     assert!(line.contains("over budget: failed_reads"), "{line}");
+}
+
+#[test]
+fn the_sample_has_the_stalls_and_slow_successes_it_claims() {
+    let m = sample().metrics;
+    let (takeover, failback) = (m.stalls.takeover.unwrap(), m.stalls.failback.unwrap());
+    assert_eq!(
+        (takeover.start_ms, takeover.end_ms, failback.start_ms, failback.end_ms),
+        (992.0, 1402.0, 2192.0, 2302.0)
+    );
+    assert_eq!(m.stalls.overall, Some(takeover));
+    assert_eq!((m.slow, m.by_kind["get-list"].slow, m.by_kind["post"].slow), (5, 4, 1));
 }
 
 #[test]

@@ -2,7 +2,7 @@ use super::*;
 
 const LAB: &str = r#"
 defaults: {rate: 100, duration: 15s, fault_at: 5s, recover_at: 10s, post_share: 0.2, timeout: 1s,
-           budgets: {failed_writes: 3}}
+           slow: 400ms, budgets: {failed_writes: 3}}
 scenarios:
   - name: app-kill
     fault: "deploy/lab kill app1"
@@ -17,7 +17,8 @@ scenarios:
     fault_at: 2s
     recover_at: 4s
     rate: 50
-    budgets: {failed_writes: 0, takeover_window: 2s}
+    slow: 250ms
+    budgets: {failed_writes: 0, takeover_window: 2s, takeover_stall: 1s, failback_stall_le_takeover: true}
 "#;
 
 fn errors(text: &str) -> String {
@@ -42,6 +43,9 @@ fn scenarios_inherit_defaults_and_override_them() {
     assert_eq!(slow.rate, 50.0);
     assert_eq!(slow.fault.as_ref().map(|f| f.at), Some(Duration::from_secs(2)));
     assert_eq!(slow.budgets.failed_writes, Some(0));
+    assert_eq!((kill.slow, slow.slow), (Duration::from_millis(400), Duration::from_millis(250)));
+    assert_eq!(slow.budgets.takeover_stall, Some("1s".parse().unwrap()));
+    assert_eq!(slow.budgets.failback_stall_le_takeover, Some(true));
 }
 
 #[test]
@@ -79,6 +83,10 @@ fn bad_values_name_their_path() {
     assert!(err.contains("scenarios[0].duration") && err.contains("needs a unit"), "{err}");
     let err = errors("scenarios:\n  - name: a\n    budgets: {recover: 2}\n");
     assert!(err.contains("scenarios[0].budgets.recover"), "{err}");
+    let err = errors("scenarios:\n  - name: a\n    slow: 500\n");
+    assert!(err.contains("scenarios[0].slow") && err.contains("needs a unit"), "{err}");
+    let err = errors("defaults: {timeout: 1s}\nscenarios:\n  - name: a\n    slow: 1s\n");
+    assert!(err.contains("scenarios[0] (a): slow 1s: must be above 0 and below the timeout"), "{err}");
 }
 
 #[test]
@@ -107,6 +115,7 @@ fn the_shipped_lab_suite_is_valid() {
             "lb-keepalived-kill",
             "lb-cut",
             "lb-pause",
+            "lb-stop",
             "redis-master-kill",
             "mysql-master-kill"
         ]
