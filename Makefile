@@ -1,6 +1,10 @@
 # tandem: the commands the README names.
-#   make up    build and run the balancer with lb/examples/lb.yaml (foreground)
-#   make test  install what the tests need, then run every test
+#   make up      the whole stack in network namespaces (deploy/lab): two tandems
+#                under keepalived, three apps, MariaDB, Redis, Sentinels; prints URLs
+#   make down    remove it; make status: who holds the VIP, every process, roles
+#   make drill   the failover drill suite against the lab (loadtest/README.md)
+#   make test    install what the tests need, then run every test (lab drills included)
+#   make run     just the balancer with lb/examples/lb.yaml (foreground)
 #   make services       start the data tier (MariaDB, Redis, Sentinel) for development
 #   make services-down  stop it
 # They install their own system packages with apt-get (run as root on
@@ -12,12 +16,15 @@ CARGO ?= cargo
 # nginx as the reference the differential tests compare against, curl for
 # smoke checks, MariaDB and Redis for the data tier (`services/`: started by
 # hand from their own configs, never as system services).
-DEB_PACKAGES := cmake nginx-light curl pkg-config mariadb-server mariadb-client redis-server redis-sentinel
+# keepalived and iproute2 for the lab (VRRP in network namespaces).
+DEB_PACKAGES := cmake nginx-light curl pkg-config mariadb-server mariadb-client redis-server redis-sentinel \
+	keepalived iproute2
 # Only the tests need these: chromium (headless) for the status page's browser test.
 TEST_PACKAGES := chromium
 EXAMPLES := $(wildcard lb/examples/*.yaml)
 
-.PHONY: up test deps test-deps build check-examples lint clean services services-down services-status bench-app
+.PHONY: up down status drill run test test-lab deps test-deps build build-lab check-examples lint clean \
+	services services-down services-status bench-app
 
 # The development data tier: fixed ports (MariaDB 13306-13307, Redis
 # 16379-16380, Sentinels 26479-26481), files and `env` in SERVICES_DIR.
@@ -28,10 +35,34 @@ SERVICES_ARGS ?=
 deps:
 	@./scripts/install-deps.sh $(DEB_PACKAGES)
 
+# Every binary the lab runs: tandem, tandem-app, tandem-dbctl, tandem-services, drill.
+LAB_CRATES := -p tandem-lb -p tandem-app -p tandem-services -p tandem-loadtest
+# The lab's VIP (deploy/lib/common.sh: LAB_NET.10).
+LAB_NET ?= 10.231.0
+DRILL_OUT ?= target/drill/lab
+
 build: deps
 	$(CARGO) build --release -p tandem-lb
 
-up: build
+build-lab: deps
+	$(CARGO) build --release $(LAB_CRATES)
+
+up: build-lab
+	./deploy/lab up
+
+down:
+	./deploy/lab down
+
+status:
+	./deploy/lab status
+
+# The standard suite (loadtest/suites/lab.yaml) from the lab's client node;
+# reports in $(DRILL_OUT), the summary in $(DRILL_OUT)/suite.md.
+drill: build-lab
+	./deploy/lab exec client ./target/release/drill suite loadtest/suites/lab.yaml \
+		--url http://$(LAB_NET).10/ --out $(DRILL_OUT)
+
+run: build
 	RUST_LOG=$${RUST_LOG:-info} ./target/release/tandem --config lb/examples/lb.yaml
 
 services: deps
@@ -65,6 +96,14 @@ test: test-deps check-examples lint
 	else \
 		$(CARGO) test --workspace --no-fail-fast; \
 	fi
+	$(MAKE) test-lab
+
+# A private lab (own namespaces, subnet and dir, so a running `make up` lab is
+# left alone) with the debug binaries the tests built, the short drill suite
+# with the issue's budgets (loadtest/suites/ci.yaml), then teardown.
+test-lab: deps
+	$(CARGO) build $(LAB_CRATES)
+	./loadtest/lab-test.sh
 
 clean:
 	$(CARGO) clean

@@ -12,7 +12,7 @@ use crate::analysis::{stall_ms, window_ms, Metrics};
 use crate::duration::{human_ms, Dur};
 
 /// Every budget key, in report order.
-pub const KEYS: [&str; 17] = [
+pub const KEYS: [&str; 18] = [
     "failed_reads",
     "failed_writes",
     "failed",
@@ -26,6 +26,7 @@ pub const KEYS: [&str; 17] = [
     "takeover_stall",
     "failback_stall",
     "failback_stall_le_takeover",
+    "failback_slack",
     "recover",
     "missing_writes",
     "unverified_writes",
@@ -63,6 +64,12 @@ pub struct Budgets {
     /// `true`: the failback stall may not exceed the takeover stall plus one
     /// request interval (1/rate), as `failback_le_takeover` for windows.
     pub failback_stall_le_takeover: Option<bool>,
+    /// The "no more than" of both `*_le_takeover` budgets. Default: one
+    /// request interval (1/rate). A VIP move can cut the few connections in
+    /// flight at that instant whichever way it goes, so a suite that compares
+    /// a takeover with 0 failures against a failback with one isolated cut
+    /// connection sets a few intervals here (e.g. 50ms) rather than failing.
+    pub failback_slack: Option<Dur>,
     /// Time to recover (fault start to the close of the last takeover window).
     pub recover: Option<Dur>,
     /// Acknowledged writes read back as gone. Default 0.
@@ -95,6 +102,7 @@ impl Budgets {
             "takeover_stall" => self.takeover_stall = Some(dur()?),
             "failback_stall" => self.failback_stall = Some(dur()?),
             "failback_stall_le_takeover" => self.failback_stall_le_takeover = Some(flag()?),
+            "failback_slack" => self.failback_slack = Some(dur()?),
             "recover" => self.recover = Some(dur()?),
             "missing_writes" => self.missing_writes = Some(count()?),
             "unverified_writes" => self.unverified_writes = Some(count()?),
@@ -120,6 +128,7 @@ impl Budgets {
             takeover_stall: over.takeover_stall.or(self.takeover_stall),
             failback_stall: over.failback_stall.or(self.failback_stall),
             failback_stall_le_takeover: over.failback_stall_le_takeover.or(self.failback_stall_le_takeover),
+            failback_slack: over.failback_slack.or(self.failback_slack),
             recover: over.recover.or(self.recover),
             missing_writes: over.missing_writes.or(self.missing_writes),
             unverified_writes: over.unverified_writes.or(self.unverified_writes),
@@ -145,7 +154,7 @@ pub struct Check {
 }
 
 /// Checks every budget set (plus the implicit write budgets) against `metrics`;
-/// `rate` is the request rate, for the one interval of slack of
+/// `rate` is the request rate, for the default slack (one interval) of
 /// `failback_le_takeover` and `failback_stall_le_takeover`.
 pub fn check(budgets: &Budgets, metrics: &Metrics, overloaded: u64, rate: f64) -> Vec<Check> {
     let mut checks = Vec::new();
@@ -186,7 +195,8 @@ pub fn check(budgets: &Budgets, metrics: &Metrics, overloaded: u64, rate: f64) -
             checks.push(Check { key, limit: limit.to_string(), actual: human_ms(actual), pass, implicit: false });
         }
     }
-    let slack = if rate > 0.0 { 1000.0 / rate } else { 0.0 };
+    let one_interval = if rate > 0.0 { 1000.0 / rate } else { 0.0 };
+    let slack = budgets.failback_slack.map_or(one_interval, |d| d.ms());
     let no_worse = |key, what: &str, failback: f64, takeover: f64| Check {
         key,
         limit: format!("failback{what} <= takeover{what} + {}", human_ms(slack)),

@@ -74,7 +74,7 @@ fn bad_values_name_the_key() {
 fn every_key_is_settable() {
     let values = |key: &str| match key {
         "failback_le_takeover" | "failback_stall_le_takeover" => "true",
-        k if k.contains("window") || k.contains("stall") || k == "recover" => "1s",
+        k if k.contains("window") || k.contains("stall") || k == "recover" || k == "failback_slack" => "1s",
         _ => "1",
     };
     for key in KEYS {
@@ -117,6 +117,21 @@ fn failback_may_exceed_takeover_by_one_interval_only() {
     // 400 ms vs 100 ms + 1/rate: passes when one interval is 300 ms or more (3 req/s: 333 ms).
     assert!(check(&b, &reversed, 0, 3.0).iter().all(|c| c.pass));
     assert!(check(&budgets(&["failback_le_takeover=false"]), &reversed, 0, 100.0).iter().all(|c| c.pass));
+}
+
+#[test]
+fn failback_slack_replaces_the_one_interval() {
+    let m = metrics(Writes::default()); // failback 100 ms, takeover 400 ms
+    let mut reversed = m.clone();
+    reversed.longest.takeover = m.longest.failback;
+    reversed.longest.failback = m.longest.takeover; // failback 400 ms vs takeover 100 ms
+    let verdict = |slack: &str| {
+        let checks = check(&budgets(&["failback_le_takeover=true", slack]), &reversed, 0, 100.0);
+        let c = checks.iter().find(|c| c.key == "failback_le_takeover").unwrap().clone();
+        (c.pass, c.limit)
+    };
+    assert_eq!(verdict("failback_slack=300ms"), (true, "failback <= takeover + 300 ms".to_string()));
+    assert_eq!(verdict("failback_slack=299ms"), (false, "failback <= takeover + 299 ms".to_string()));
 }
 
 #[test]
