@@ -9,12 +9,24 @@ export LAB_PREFIX=${LAB_PREFIX:-tdt} LAB_NET=${LAB_NET:-10.232.0} LAB_DIR=${LAB_
 export BIN_DIR=${BIN_DIR:-$PWD/target/debug}
 out=${DRILL_OUT:-target/drill/ci}
 
+# Every process inside the lab's namespaces, recorded before `down`.
+lab_pids() {
+    local ns
+    for ns in $(ip netns list | awk '{print $1}' | grep "^$LAB_PREFIX-"); do
+        ip netns pids "$ns"
+    done
+}
+
 # What `down` must leave: no namespace, veth, directory or process of this lab.
 leftovers() {
     ip netns list | grep "^$LAB_PREFIX-" || true
     ip -o link show "$LAB_PREFIX-host" 2>/dev/null || true
     [ ! -e "$LAB_DIR" ] || echo "$LAB_DIR"
-    pgrep -af -- "$LAB_DIR/" || true
+    local pid
+    for pid in "$@"; do
+        [ -e "/proc/$pid" ] && echo "pid $pid: $(tr '\0' ' ' <"/proc/$pid/cmdline")"
+    done
+    return 0
 }
 
 torn_down=0
@@ -35,8 +47,9 @@ if [ $status -ne 0 ]; then
     echo "--- lab status after the drills" >&2
     ./deploy/lab status >&2 || true
 fi
+mapfile -t pids < <(lab_pids)
 teardown
-left=$(leftovers)
+left=$(leftovers "${pids[@]}")
 if [ -n "$left" ]; then
     echo "lab-test: make down left behind:" >&2
     echo "$left" >&2

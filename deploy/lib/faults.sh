@@ -12,11 +12,17 @@ resolve() {
     local target=$1
     case $target in
     lb-master | lb-backup)
-        local holder
-        holder=$(vip_holders | head -1)
-        [ -n "$holder" ] || die "$target: no node holds the VIP"
-        if [ "$target" = lb-master ]; then echo "$holder -"; else
-            [ "$holder" = lb1 ] && echo "lb2 -" || echo "lb1 -"
+        # The master: holds the VIP with its keepalived running (after a
+        # keepalived kill the dead node keeps the VIP too).
+        local holders node master=""
+        mapfile -t holders < <(vip_holders)
+        for node in "${holders[@]}"; do
+            recorded_pid "$node" keepalived >/dev/null && master=$node
+        done
+        [ -n "$master" ] || master=${holders[0]:-}
+        [ -n "$master" ] || die "$target: no node holds the VIP"
+        if [ "$target" = lb-master ]; then echo "$master -"; else
+            [ "$master" = lb1 ] && echo "lb2 -" || echo "lb1 -"
         fi
         ;;
     db-master | db-replica | db | redis-master | redis-replica | redis | sentinels | dbctl) echo "data $target" ;;
@@ -26,8 +32,15 @@ resolve() {
         echo "$node ${target#*/}"
         ;;
     */*)
-        is_node "${target%%/*}" || die "unknown node in '$target' (nodes: ${NODES[*]})"
-        echo "${target%%/*} ${target#*/}"
+        local node=${target%%/*} proc=${target#*/}
+        is_node "$node" || die "unknown node in '$target' (nodes: ${NODES[*]})"
+        case $node/$proc in
+        lb*/tandem | lb*/keepalived | app*/app | data/dbctl) ;;
+        data/*) tier_status 2>/dev/null | cut -f1 | grep -qxF -- "$proc" ||
+            die "no process '$proc' on data (dbctl, or a tier server: $(tier_status 2>/dev/null | cut -f1 | tr '\n' ' '))" ;;
+        *) die "no process '$proc' on $node (lb: tandem, keepalived; app: app; data: dbctl or a tier server)" ;;
+        esac
+        echo "$node $proc"
         ;;
     *)
         is_node "$target" || die "unknown target '$target' (nodes: ${NODES[*]}; roles: lb-master lb-backup db-master db-replica db redis-master redis-replica redis sentinels dbctl)"
@@ -36,25 +49,23 @@ resolve() {
     esac
 }
 
-# The processes of a node, or of NODE/PROCESS, as pids.
+# The processes of a node (every process in its namespace, as a container's
+# are), or of NODE/PROCESS, as pids.
 pids_of() {
     local node=$1 proc=$2
     case $node/$proc in
-    lb*/-)
-        recorded_pid "$node" tandem-tracked || true
-        pids_of "$node" tandem
-        pids_of "$node" keepalived
+    */-)
+        # keepalived's VRRP child before its parent: the parent's death sends
+        # the child SIGTERM (a clean hand-over) if it is still alive.
+        [[ $node == lb* ]] && { keepalived_child_pid "$node" || true; }
+        ip netns pids "$(ns_of "$node")" 2>/dev/null
         ;;
     lb*/tandem) tandem_pid "$node" || true ;;
     lb*/keepalived)
-        recorded_pid "$node" keepalived || true
         keepalived_child_pid "$node" || true
+        recorded_pid "$node" keepalived || true
         ;;
-    app*/- | app*/app) recorded_pid "$node" app || true ;;
-    data/-)
-        tier_pids
-        recorded_pid data dbctl || true
-        ;;
+    app*/app) recorded_pid "$node" app || true ;;
     data/dbctl) recorded_pid data dbctl || true ;;
     data/db) tier_pids mariadb ;;
     data/db-master) tier_pids mariadb master ;;
@@ -69,7 +80,6 @@ pids_of() {
             [ "$name" = "$proc" ] && [ "$up" = up ] && echo "$pid"
         done < <(tier_status 2>/dev/null)
         ;;
-    client/-) ;;
     *) die "unknown process '$proc' on $node" ;;
     esac
 }
@@ -109,7 +119,7 @@ step_down() {
 }
 
 fault_kill() {
-    local node=$1 proc=$2
+    local node=$1 proc=$2 pids
     mapfile -t pids < <(pids_of "$node" "$proc")
     [ ${#pids[@]} -gt 0 ] || say "$(label "$node" "$proc"): nothing runs"
     signal_all KILL "${pids[@]}"
@@ -121,7 +131,7 @@ fault_kill() {
 
 # docker stop: SIGTERM, 10 s, then SIGKILL.
 fault_stop() {
-    local node=$1 proc=$2
+    local node=$1 proc=$2 pids
     mapfile -t pids < <(pids_of "$node" "$proc")
     [ "$proc" = - ] || [ "$proc" = tandem ] && step_down "$node"
     signal_all CONT "${pids[@]}" # a paused process must run to act on SIGTERM
@@ -136,7 +146,7 @@ fault_stop() {
 }
 
 fault_signal() {
-    local sig=$1 node=$2 proc=$3
+    local sig=$1 node=$2 proc=$3 pids
     mapfile -t pids < <(pids_of "$node" "$proc")
     [ ${#pids[@]} -gt 0 ] || die "$(label "$node" "$proc"): nothing runs"
     signal_all "$sig" "${pids[@]}"
@@ -146,7 +156,11 @@ fault_signal() {
 # Starts what is not running on the node (or the one process) and brings its link up.
 fault_start() {
     local node=$1 proc=$2
-    [ "$proc" = - ] && link_set "$node" up
+    if [ "$proc" = - ]; then
+        # A killed node's stale VIP must not answer ARP before keepalived decides.
+        [[ $node == lb* ]] && { in_ns "$node" ip addr del "$VIP/$PREFIX" dev eth0 2>/dev/null || true; }
+        link_set "$node" up
+    fi
     case $node/$proc in
     lb*/-)
         start_tandem "$node"
@@ -155,12 +169,15 @@ fault_start() {
     lb*/tandem) start_tandem "$node" ;;
     lb*/keepalived) start_keepalived "$node" ;;
     app*/- | app*/app) start_app "$node" ;;
-    data/- )
+    data/-)
         start_tier
         start_dbctl
         ;;
     data/dbctl) start_dbctl ;;
-    data/*) start_tier ;;
+    data/db | data/db-*) start_tier mariadb ;;
+    data/redis | data/redis-*) start_tier redis ;;
+    data/sentinels) start_tier sentinel ;;
+    data/*) start_tier "" "$proc" ;;
     client/-) ;;
     *) die "cannot start '$proc' on $node" ;;
     esac

@@ -35,14 +35,40 @@ net_down() {
     ip link del "$HOST_IF" 2>/dev/null || true
 }
 
-# Link down/up at the switch port: the node is cut off (host loss, partition)
-# but keeps running, as when a cable or a hypervisor's network goes.
+# Link down/up at the switch port, for kill/stop/start: the node's interface
+# loses its carrier, as when a container's network goes away.
 link_set() {
     local node=$1 state=$2
     ip -n "$SWITCH_NS" link set "p-$node" "$state"
 }
+
+# cut/heal: the port leaves the bridge but stays up, so the node keeps its
+# carrier and believes it is fine: a partition (or a host lost somewhere past
+# its own switch). A cut master keeps the VIP and stays MASTER; after heal both
+# are master until vrrp_higher_prio_send_advert settles it.
+port_attach() {
+    local node=$1 attached=$2
+    if [ "$attached" = yes ]; then
+        ip -n "$SWITCH_NS" link set "p-$node" master br0
+    else
+        ip -n "$SWITCH_NS" link set "p-$node" nomaster
+    fi
+}
+
+# up, down (link), or cut (up but off the bridge).
 link_state() {
-    ip -n "$SWITCH_NS" -o link show "p-$1" 2>/dev/null | grep -q '[<,]UP[,>]' && echo up || echo down
+    local line
+    line=$(ip -n "$SWITCH_NS" -o link show "p-$1" 2>/dev/null) || {
+        echo missing
+        return
+    }
+    if ! grep -q '[<,]UP[,>]' <<<"$line"; then
+        echo down
+    elif ! grep -q ' master br0 ' <<<"$line"; then
+        echo cut
+    else
+        echo up
+    fi
 }
 
 # Which LB nodes have the VIP configured (two after keepalived was killed on

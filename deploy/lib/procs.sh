@@ -13,16 +13,23 @@ make_token() {
 
 # ---- data node: MariaDB pair, Redis pair, 3 Sentinels, promotion controller
 
+# start_tier [KIND [NAME]]: starts the tier, or restarts what of it is down
+# (only servers of KIND, or only NAME): a killed MariaDB master comes back
+# read-only for the controller to rejoin, a Redis master as a replica.
 start_tier() {
-    local dir
+    local only_kind=${1:-} only_name=${2:-} dir
     dir=$(TIER_DIR)
     if [ -f "$dir/tandem-services.state" ]; then
-        # Restart whatever of the recorded tier is down (a killed master
-        # comes back read-only; the controller or Sentinel makes it a replica).
-        local name kind addr pid up role
+        local name kind addr pid up role down=()
         while IFS=$'\t' read -r name kind addr pid up role; do
-            [ "$up" = up ] || in_ns data "$(bin tandem-services)" start --dir "$dir" "$name"
+            [ "$up" = up ] && continue
+            [ -z "$only_kind" ] || [ "$kind" = "$only_kind" ] || continue
+            [ -z "$only_name" ] || [ "$name" = "$only_name" ] || continue
+            down+=("$name")
         done < <(tier_status)
+        for name in "${down[@]}"; do
+            in_ns data "$(bin tandem-services)" start --dir "$dir" "$name"
+        done
     else
         mkdir -p "$LAB_DIR/data"
         in_ns data "$(bin tandem-services)" up --dir "$dir" --host "$(node_ip data)" >"$LAB_DIR/data/tier-up.log" 2>&1 ||
@@ -100,7 +107,14 @@ render_lb() {
     "$ROOT/deploy/lib/render" "$ROOT/keepalived/keepalived.conf.tmpl" NODE="$node" INTERFACE=eth0 \
         ROUTER_ID="$ROUTER_ID" PRIORITY="$priority" ADVERT_INT="$ADVERT_INT" PREEMPT_DELAY="$PREEMPT_DELAY" \
         UNICAST="$unicast" VIP="$VIP" PREFIX="$PREFIX" ADMIN_PORT="$ADMIN_PORT" TRACK_FILE="$dir/tandem.track" \
-        NOTIFY="$ROOT/keepalived/notify.sh" TRANSITIONS_LOG="$dir/transitions.log" >"$dir/keepalived.conf"
+        NOTIFY="$(notify_script)" TRANSITIONS_LOG="$dir/transitions.log" >"$dir/keepalived.conf"
+}
+
+# keepalived's enable_script_security disables a notify script on a path a
+# non-root user owns or can write (a user's checkout): run a root-owned copy.
+notify_script() {
+    install -D -m 755 -o root -g root "$ROOT/keepalived/notify.sh" "$LAB_DIR/bin/notify.sh"
+    echo "$LAB_DIR/bin/notify.sh"
 }
 
 start_tandem() {
@@ -108,6 +122,9 @@ start_tandem() {
     recorded_pid "$node" tandem-tracked >/dev/null && return
     dir=$(node_dir "$node")
     [ -f "$dir/lb.yaml" ] || render_lb "$node"
+    # Not serving until the wrapper sees /healthz pass (a SIGKILLed wrapper
+    # may have left 0 behind).
+    echo 1 >"$dir/tandem.track"
     spawn "$node" tandem-tracked "$ROOT/deploy/lib/tracked" "$dir/tandem.track" \
         "http://127.0.0.1:$ADMIN_PORT/healthz" env RUST_LOG=warn "$(bin tandem)" --config "$dir/lb.yaml"
 }
@@ -127,8 +144,12 @@ start_keepalived() {
     # A keepalived that was SIGKILLed left the VIP on eth0; the returning one
     # starts as BACKUP and must not answer for it meanwhile.
     in_ns "$node" ip addr del "$VIP/$PREFIX" dev eth0 2>/dev/null || true
+    # A SIGKILLed keepalived leaves its pid files; a reused pid in them would
+    # make the new one refuse to start.
+    rm -f "$dir/keepalived-main.pid" "$dir/keepalived-vrrp.pid"
     # Foreground (-n), log to the console (-l), details (-D), VRRP only (-P),
-    # own pid files so two instances on one filesystem do not collide.
+    # no syslog (-G), own pid files so two instances on one filesystem do
+    # not collide.
     spawn "$node" keepalived /usr/sbin/keepalived -n -l -D -P -G -f "$dir/keepalived.conf" \
         -p "$dir/keepalived-main.pid" -r "$dir/keepalived-vrrp.pid"
 }

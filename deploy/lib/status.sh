@@ -30,7 +30,7 @@ status() {
         lb*)
             proc_line tandem "$(tandem_pid "$node" || true)"
             proc_line keepalived "$(recorded_pid "$node" keepalived || true)"
-            printf '    %-16s %s (track file %s)\n' vrrp "$(vrrp_state "$node" || echo '?')" \
+            printf '    %-16s %s (track file %s)\n' "last transition" "$(vrrp_state "$node" || echo '?')" \
                 "$(cat "$(node_dir "$node")/tandem.track" 2>/dev/null || echo '?')"
             ;;
         app*) proc_line tandem-app "$(recorded_pid "$node" app || true)" ;;
@@ -53,8 +53,10 @@ status() {
 # BACKUP with a healthy tandem, every app answers, the database has a master
 # and a replicating replica, Redis has a master and a replica.
 ready() {
+    # (Transitions are logged by notify scripts that may run out of order, so
+    # the VIP and the processes decide, not the log.)
     [ "$(vip_holders | tr '\n' ' ')" = "lb1 " ] || return 1
-    [ "$(vrrp_state lb2)" = BACKUP ] || return 1
+    recorded_pid lb1 keepalived >/dev/null && recorded_pid lb2 keepalived >/dev/null || return 1
     local node
     for node in "${LB_NODES[@]}"; do
         [ "$(cat "$(node_dir "$node")/tandem.track" 2>/dev/null)" = 0 ] || return 1
