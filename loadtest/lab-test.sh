@@ -22,9 +22,12 @@ leftovers() {
     ip netns list | grep "^$LAB_PREFIX-" || true
     ip -o link show "$LAB_PREFIX-host" 2>/dev/null || true
     [ ! -e "$LAB_DIR" ] || echo "$LAB_DIR"
-    local pid
+    local pid state
     for pid in "$@"; do
-        [ -e "/proc/$pid" ] && echo "pid $pid: $(tr '\0' ' ' <"/proc/$pid/cmdline")"
+        # A zombie is dead already: only its parent (init, for the lab's
+        # detached processes) has yet to reap it.
+        state=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) || continue
+        [ "$state" = Z ] || [ "$state" = X ] || echo "pid $pid ($state): $(tr '\0' ' ' <"/proc/$pid/cmdline")"
     done
     return 0
 }

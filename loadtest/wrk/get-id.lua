@@ -26,12 +26,5 @@ function request()
   return wrk.format("GET", "/api/property/" .. math.random(1, max_id))
 end
 
-function done(summary, latency, requests)
-  local seconds = summary.duration / 1e6
-  local errors = summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout
-  io.write(string.format(
-    'RESULT {"requests":%d,"seconds":%.3f,"rps":%.1f,"p50_ms":%.2f,"p99_ms":%.2f,"max_ms":%.2f,"socket_errors":%d,"non_2xx":%d}\n',
-    summary.requests, seconds, summary.requests / seconds,
-    latency:percentile(50) / 1000, latency:percentile(99) / 1000, latency.max / 1000,
-    errors, summary.errors.status))
-end
+-- done(): the shared RESULT line (result.lua, next to this script).
+dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "result.lua")

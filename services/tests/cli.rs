@@ -2,25 +2,11 @@
 //! on 127.0.0.1 and on another address (`--host 127.0.0.2`: all of 127/8 is
 //! local on Linux).
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tandem-services")).args(args).output().expect("run tandem-services")
-}
+use std::path::Path;
 
-fn text(out: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
-}
-
-/// Runs `down` when the test ends, even on panic: `up` detaches its servers.
-struct Down(PathBuf);
-
-impl Drop for Down {
-    fn drop(&mut self) {
-        let _ = run(&["down", "--dir", &self.0.to_string_lossy()]);
-    }
-}
+use common::{run, text, Down};
 
 fn recorded_pids(dir: &Path) -> Vec<u32> {
     let state = std::fs::read_to_string(dir.join("tandem-services.state")).expect("state file");

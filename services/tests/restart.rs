@@ -4,28 +4,14 @@
 //! read-only, a restarted Sentinel rejoins, a start that cannot work says
 //! why and where the logs are, and the state file follows the new PIDs.
 
+mod common;
+
 use std::net::TcpListener;
-use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
 
-fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tandem-services")).args(args).output().expect("run tandem-services")
-}
-
-fn text(out: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
-}
-
-/// Runs `down` when the test ends, even on panic: `up` detaches its servers.
-struct Down(PathBuf);
-
-impl Drop for Down {
-    fn drop(&mut self) {
-        let _ = run(&["down", "--dir", &self.0.to_string_lossy()]);
-    }
-}
+use common::{run, text, Down};
 
 /// One `status --porcelain` line.
 #[derive(Debug, Clone, PartialEq, Eq)]
