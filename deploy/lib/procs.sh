@@ -5,11 +5,7 @@ TIER_DIR() { echo "$LAB_DIR/data/tier"; }
 TOKEN_FILE() { echo "$LAB_DIR/admin.token"; }
 
 # Local-demo admin token for both tandems' runtime API, made once per lab.
-make_token() {
-    local file
-    file=$(TOKEN_FILE)
-    [ -s "$file" ] || (umask 077 && head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$file")
-}
+make_token() { make_token_file "$(TOKEN_FILE)"; }
 
 # ---- data node: MariaDB pair, Redis pair, 3 Sentinels, promotion controller
 
@@ -79,35 +75,15 @@ start_app() {
     spawn "$node" app "${vars[@]}" "$(bin tandem-app)"
 }
 
-app_servers_yaml() {
-    local node
-    for node in "${APP_NODES[@]}"; do
-        printf '      - { addr: "%s:%s", max_fails: 1, fail_timeout: 5s }\n' "$(node_ip "$node")" "$APP_PORT"
-    done
-}
-
 # ---- balancer nodes: tandem (under deploy/lib/tracked) and keepalived
 
 render_lb() {
-    local node=$1 dir
-    dir=$(node_dir "$node")
-    mkdir -p "$dir"
+    local node=$1 peer=lb1 app addrs=""
+    [ "$node" = lb1 ] && peer=lb2
+    for app in "${APP_NODES[@]}"; do addrs+="$(node_ip "$app"):$APP_PORT "; done
     make_token
-    "$ROOT/deploy/lib/render" "$ROOT/deploy/templates/lb.yaml.tmpl" NODE="$node" HTTP_PORT="$HTTP_PORT" \
-        ADMIN_PORT="$ADMIN_PORT" STATE_DIR="$dir" TOKEN_FILE="$(TOKEN_FILE)" SUBNET="$SUBNET" \
-        APP_SERVERS="$(app_servers_yaml)" >"$dir/lb.yaml"
-    local priority=100 peer=lb1 unicast=""
-    [ "$node" = lb1 ] && priority=150 peer=lb2
-    if [ "$UNICAST" = 1 ]; then
-        unicast="    unicast_src_ip $(node_ip "$node")
-    unicast_peer {
-        $(node_ip "$peer")
-    }"
-    fi
-    "$ROOT/deploy/lib/render" "$ROOT/keepalived/keepalived.conf.tmpl" NODE="$node" INTERFACE=eth0 \
-        ROUTER_ID="$ROUTER_ID" PRIORITY="$priority" ADVERT_INT="$ADVERT_INT" PREEMPT_DELAY="$PREEMPT_DELAY" \
-        UNICAST="$unicast" VIP="$VIP" PREFIX="$PREFIX" ADMIN_PORT="$ADMIN_PORT" TRACK_FILE="$dir/tandem.track" \
-        NOTIFY="$(notify_script)" TRANSITIONS_LOG="$dir/transitions.log" >"$dir/keepalived.conf"
+    TOKEN_FILE=$(TOKEN_FILE) INTERFACE=eth0 NOTIFY=$(notify_script) \
+        lb_configs "$(node_dir "$node")" "$node" "$(node_ip "$node")" "$(node_ip "$peer")" "$addrs"
 }
 
 # keepalived's enable_script_security disables a notify script on a path a

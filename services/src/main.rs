@@ -6,16 +6,20 @@
 //! tandem-services status [--dir DIR] [--porcelain]
 //! tandem-services start  [--dir DIR] NAME
 //! tandem-services down   [--dir DIR]
+//! tandem-services serve  mariadb  --dir DIR --host ADDR --port P --server-id N
+//! tandem-services serve  redis    --dir DIR --host ADDR --port P [--replica-of ADDR:P] [--sentinels ADDR:P,...]
+//! tandem-services serve  sentinel --dir DIR --host ADDR --port P --master ADDR:P [--replicas ADDR:P,...]
 //! ```
 //! `make services` runs `up`, `make services-down` runs `down`. `status`,
 //! `start` and `down` take the address and everything else from DIR's state file.
+//! `serve` runs one server in the foreground, one per container (`docker-compose.yml`).
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
-use tandem_services::commands::{self, UpOptions, DEFAULT_DIR};
+use tandem_services::commands::{self, ServeKind, ServeOptions, UpOptions, DEFAULT_DIR};
 use tandem_services::{FixedPorts, Ports, LOOPBACK};
 
 #[derive(Parser)]
@@ -40,6 +44,73 @@ enum Command {
     Start(Start),
     /// Stop the servers `up` started (by recorded PID) and remove DIR.
     Down(Dir),
+    /// Run one server in the foreground with the tier's config, one per
+    /// container: writes its config (and datadir, once) under DIR, then
+    /// becomes the server.
+    Serve(Serve),
+}
+
+#[derive(Args)]
+struct Serve {
+    #[command(subcommand)]
+    kind: ServeCommand,
+}
+
+#[derive(Args)]
+struct Node {
+    /// Config, data and logs, kept across restarts.
+    #[arg(long)]
+    dir: PathBuf,
+    /// This host's address: listened on and announced to the others.
+    #[arg(long, value_name = "ADDR")]
+    host: Ipv4Addr,
+    #[arg(long)]
+    port: u16,
+}
+
+#[derive(Subcommand)]
+enum ServeCommand {
+    /// A MariaDB node, read-only until the promotion controller (tandem-dbctl) picks it.
+    Mariadb {
+        #[command(flatten)]
+        node: Node,
+        /// Unique per node: 1, 2, ...
+        #[arg(long)]
+        server_id: u32,
+    },
+    /// A Redis server: the replica of the master the Sentinels name, else of --replica-of, else a master.
+    Redis {
+        #[command(flatten)]
+        node: Node,
+        /// Its master at first start (none: it starts as the master).
+        #[arg(long, value_name = "ADDR:PORT")]
+        replica_of: Option<SocketAddr>,
+        /// Sentinels asked for the current master before every start.
+        #[arg(long, value_name = "ADDR:PORT,...", value_delimiter = ',')]
+        sentinels: Vec<SocketAddr>,
+    },
+    /// A Sentinel (quorum 2 of 3) watching the Redis master.
+    Sentinel {
+        #[command(flatten)]
+        node: Node,
+        /// The Redis master at first start.
+        #[arg(long, value_name = "ADDR:PORT")]
+        master: SocketAddr,
+        /// Its replicas at first start.
+        #[arg(long, value_name = "ADDR:PORT,...", value_delimiter = ',')]
+        replicas: Vec<SocketAddr>,
+    },
+}
+
+impl ServeCommand {
+    fn into_options(self) -> ServeOptions {
+        let (Node { dir, host, port }, kind) = match self {
+            ServeCommand::Mariadb { node, server_id } => (node, ServeKind::MariaDb { server_id }),
+            ServeCommand::Redis { node, replica_of, sentinels } => (node, ServeKind::Redis { replica_of, sentinels }),
+            ServeCommand::Sentinel { node, master, replicas } => (node, ServeKind::Sentinel { master, replicas }),
+        };
+        ServeOptions { dir, host, port, kind }
+    }
 }
 
 #[derive(Args)]
@@ -119,6 +190,7 @@ fn main() -> ExitCode {
         Command::Status(Status { dir: Dir { dir }, porcelain: true }) => commands::status_porcelain(&dir),
         Command::Start(Start { dir: Dir { dir }, name }) => commands::start(&dir, &name).map(|()| true),
         Command::Down(Dir { dir }) => commands::down(&dir).map(|()| true),
+        Command::Serve(Serve { kind }) => Err(commands::serve(&kind.into_options())),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

@@ -43,12 +43,13 @@ impl Programs {
 /// even when connections leave from another local address), no persistence
 /// (a test tier), diskless full sync without the default 5 s delay, replica
 /// pings every second (a dead link is seen fast). `replica_of` is the
-/// master's port on the same `host`.
+/// master's address (the tier's own `host` and another port, or another
+/// host's in a container stack).
 ///
 /// Protected mode (no password: loopback clients only) stays on for a
 /// loopback `host` and is off for any other: app servers in other network
 /// namespaces must get in, and there is no password (local demo).
-pub(crate) fn redis_conf(host: Ipv4Addr, port: u16, dir: &Path, replica_of: Option<u16>) -> String {
+pub(crate) fn redis_conf(host: Ipv4Addr, port: u16, dir: &Path, replica_of: Option<SocketAddr>) -> String {
     let protected = if host.is_loopback() { "yes" } else { "no" };
     let mut text = format!(
         "\
@@ -71,7 +72,7 @@ repl-ping-replica-period 1
         dir = dir.display()
     );
     if let Some(master) = replica_of {
-        text.push_str(&format!("replicaof {host} {master}\n"));
+        text.push_str(&format!("replicaof {} {}\n", master.ip(), master.port()));
     }
     text
 }
@@ -102,6 +103,7 @@ impl Redis {
         let dir = dir.join(&name);
         std::fs::create_dir_all(&dir).map_err(Error::io_at("create", &dir))?;
         let conf = dir.join("redis.conf");
+        let replica_of = replica_of.map(|master| SocketAddr::from((host, master)));
         std::fs::write(&conf, redis_conf(host, port, &dir, replica_of)).map_err(Error::io_at("write", &conf))?;
         let daemon = Daemon::new(
             name,
@@ -265,7 +267,7 @@ mod tests {
 
     #[test]
     fn replica_conf_names_its_master_and_syncs_without_delay() {
-        let text = redis_conf(LOOPBACK, 16380, Path::new("/t/redis-1"), Some(16379));
+        let text = redis_conf(LOOPBACK, 16380, Path::new("/t/redis-1"), Some((LOOPBACK, 16379).into()));
         let lines: Vec<&str> = text.lines().collect();
         for want in [
             "port 16380",
@@ -292,11 +294,12 @@ mod tests {
     }
 
     #[test]
-    fn conf_on_another_host_binds_announces_and_replicates_there_without_protected_mode() {
-        let text = redis_conf(Ipv4Addr::new(10, 231, 0, 30), 16380, Path::new("/t/redis-1"), Some(16379));
+    fn conf_on_its_own_host_binds_announces_it_and_replicates_from_the_masters_host_without_protected_mode() {
+        let master = "10.230.0.41:6379".parse().expect("addr");
+        let text = redis_conf(Ipv4Addr::new(10, 230, 0, 42), 6379, Path::new("/t/redis-1"), Some(master));
         let lines: Vec<&str> = text.lines().collect();
         for want in
-            ["bind 10.231.0.30", "protected-mode no", "replica-announce-ip 10.231.0.30", "replicaof 10.231.0.30 16379"]
+            ["bind 10.230.0.42", "protected-mode no", "replica-announce-ip 10.230.0.42", "replicaof 10.230.0.41 6379"]
         {
             assert!(lines.contains(&want), "missing {want:?} in\n{text}");
         }

@@ -29,16 +29,17 @@ pub const START_TIMEOUT: Duration = Duration::from_secs(20);
 /// What one Sentinel's config says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct SentinelConfig<'a> {
-    /// The tier's address: the Sentinel, the Redis servers and the peers all listen there.
+    /// The address this Sentinel listens on and announces.
     pub(crate) host: Ipv4Addr,
     pub(crate) port: u16,
     pub(crate) dir: &'a Path,
     /// 40 hex digits, unique per Sentinel (two with one id ignore each other).
     pub(crate) myid: &'a str,
-    pub(crate) master_port: u16,
-    pub(crate) replica_ports: &'a [u16],
-    /// The other Sentinels: port and id.
-    pub(crate) peers: &'a [(u16, String)],
+    pub(crate) master: SocketAddr,
+    pub(crate) replicas: &'a [SocketAddr],
+    /// The other Sentinels: address and id. Empty: they find each other
+    /// through the master within ~2 s (hello messages).
+    pub(crate) peers: &'a [(SocketAddr, String)],
 }
 
 /// `sentinel.conf` text (IPs only: hostnames need `resolve-hostnames yes`).
@@ -61,20 +62,21 @@ pidfile {dir}/sentinel.pid
 logfile {dir}/sentinel.log
 dir {dir}
 sentinel myid {myid}
-sentinel monitor {m} {host} {master} {QUORUM}
+sentinel monitor {m} {master_ip} {master_port} {QUORUM}
 sentinel down-after-milliseconds {m} {DOWN_AFTER_MS}
 sentinel failover-timeout {m} {FAILOVER_TIMEOUT_MS}
 sentinel parallel-syncs {m} 1
 ",
         port = c.port,
         myid = c.myid,
-        master = c.master_port,
+        master_ip = c.master.ip(),
+        master_port = c.master.port(),
     );
-    for replica in c.replica_ports {
-        text.push_str(&format!("sentinel known-replica {m} {host} {replica}\n"));
+    for replica in c.replicas {
+        text.push_str(&format!("sentinel known-replica {m} {} {}\n", replica.ip(), replica.port()));
     }
-    for (port, id) in c.peers {
-        text.push_str(&format!("sentinel known-sentinel {m} {host} {port} {id}\n"));
+    for (peer, id) in c.peers {
+        text.push_str(&format!("sentinel known-sentinel {m} {} {} {id}\n", peer.ip(), peer.port()));
     }
     text
 }
@@ -298,16 +300,20 @@ pub(crate) fn group_ready(
 mod tests {
     use super::*;
 
+    fn addr(text: &str) -> SocketAddr {
+        text.parse().expect("addr")
+    }
+
     #[test]
     fn sentinel_conf_monitors_the_master_and_preseeds_the_group() {
-        let peers = vec![(26480, "b".repeat(40)), (26481, "c".repeat(40))];
+        let peers = vec![(addr("127.0.0.1:26480"), "b".repeat(40)), (addr("127.0.0.1:26481"), "c".repeat(40))];
         let text = sentinel_conf(&SentinelConfig {
             host: Ipv4Addr::LOCALHOST,
             port: 26479,
             dir: Path::new("/t/sentinel-0"),
             myid: &"a".repeat(40),
-            master_port: 16379,
-            replica_ports: &[16380],
+            master: addr("127.0.0.1:16379"),
+            replicas: &[addr("127.0.0.1:16380")],
             peers: &peers,
         });
         let lines: Vec<&str> = text.lines().collect();
@@ -334,24 +340,24 @@ mod tests {
     }
 
     #[test]
-    fn sentinel_conf_on_another_host_binds_monitors_and_announces_it() {
-        let peers = vec![(26480, "b".repeat(40))];
+    fn sentinel_conf_on_its_own_host_binds_announces_it_and_names_the_others_hosts() {
+        let peers = vec![(addr("10.230.0.36:26379"), "b".repeat(40))];
         let text = sentinel_conf(&SentinelConfig {
-            host: Ipv4Addr::new(10, 231, 0, 30),
-            port: 26479,
+            host: Ipv4Addr::new(10, 230, 0, 35),
+            port: 26379,
             dir: Path::new("/t/sentinel-0"),
             myid: &"a".repeat(40),
-            master_port: 16379,
-            replica_ports: &[16380],
+            master: addr("10.230.0.33:6379"),
+            replicas: &[addr("10.230.0.34:6379")],
             peers: &peers,
         });
         let lines: Vec<&str> = text.lines().collect();
-        let peer = format!("sentinel known-sentinel mymaster 10.231.0.30 26480 {}", "b".repeat(40));
+        let peer = format!("sentinel known-sentinel mymaster 10.230.0.36 26379 {}", "b".repeat(40));
         for want in [
-            "bind 10.231.0.30",
-            "sentinel announce-ip 10.231.0.30",
-            "sentinel monitor mymaster 10.231.0.30 16379 2",
-            "sentinel known-replica mymaster 10.231.0.30 16380",
+            "bind 10.230.0.35",
+            "sentinel announce-ip 10.230.0.35",
+            "sentinel monitor mymaster 10.230.0.33 6379 2",
+            "sentinel known-replica mymaster 10.230.0.34 6379",
             peer.as_str(),
         ] {
             assert!(lines.contains(&want), "missing {want:?} in\n{text}");

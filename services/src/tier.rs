@@ -289,16 +289,21 @@ fn start_once(
     }
     let ids = new_ids(plan.sentinels.len())?;
     for (i, (&port, id)) in plan.sentinels.iter().zip(&ids).enumerate() {
-        let peers: Vec<(u16, String)> =
-            plan.sentinels.iter().zip(&ids).filter(|(p, _)| **p != port).map(|(p, id)| (*p, id.clone())).collect();
+        let peers: Vec<(SocketAddr, String)> = plan
+            .sentinels
+            .iter()
+            .zip(&ids)
+            .filter(|(p, _)| **p != port)
+            .map(|(p, id)| (SocketAddr::from((host, *p)), id.clone()))
+            .collect();
         let conf = |dir: &Path| {
             sentinel_conf(&SentinelConfig {
                 host,
                 port,
                 dir,
                 myid: id,
-                master_port: redis_master,
-                replica_ports: &[redis_replica],
+                master: SocketAddr::from((host, redis_master)),
+                replicas: &[SocketAddr::from((host, redis_replica))],
                 peers: &peers,
             })
         };
@@ -392,7 +397,7 @@ fn clear_nodes(dir: &Path) -> Result<()> {
 }
 
 /// mariadbd must be told `user=root` when run as root, and refuses it otherwise.
-fn running_as_root() -> bool {
+pub(crate) fn running_as_root() -> bool {
     std::fs::metadata("/proc/self").map(|m| m.uid() == 0).unwrap_or(false)
 }
 

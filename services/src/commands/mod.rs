@@ -2,6 +2,7 @@
 //! the command: `up` detaches the servers and records them in the
 //! directory, `down`, `status` and `start` work from that record alone.
 
+mod serve;
 mod start;
 mod status;
 
@@ -12,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
 
+pub use self::serve::{master_at_start, prepare, serve, ServeKind, ServeOptions};
 pub use self::start::start;
 pub use self::status::{mariadb_role, porcelain_line, redis_role, status, status_porcelain};
 use crate::error::{Error, Result};
