@@ -3,7 +3,10 @@
 #                under keepalived, three apps, MariaDB, Redis, Sentinels; prints URLs
 #   make down    remove it; make status: who holds the VIP, every process, roles
 #   make drill   the failover drill suite against the lab (loadtest/README.md)
-#   make test    install what the tests need, then run every test (lab drills included)
+#   make up-docker, down-docker, status-docker, drill-docker: the same stack and
+#                drills in Docker (docker-compose.yml; installs and starts Docker)
+#   make test    install what the tests need, then run every test (lab and Docker
+#                drills included; DOCKER_TESTS=0 skips the Docker ones)
 #   make run     just the balancer with lb/examples/lb.yaml (foreground)
 #   make services       start the data tier (MariaDB, Redis, Sentinel) for development
 #   make services-down  stop it
@@ -24,7 +27,8 @@ TEST_PACKAGES := chromium
 EXAMPLES := $(wildcard lb/examples/*.yaml)
 
 .PHONY: up down status drill run test test-lab deps test-deps build build-lab check-examples lint clean \
-	services services-down services-status bench-app
+	services services-down services-status bench-app \
+	deps-docker up-docker down-docker status-docker drill-docker test-docker
 
 # The development data tier: fixed ports (MariaDB 13306-13307, Redis
 # 16379-16380, Sentinels 26479-26481), files and `env` in SERVICES_DIR.
@@ -62,6 +66,34 @@ drill: build-lab
 	./deploy/lab exec client ./target/release/drill suite loadtest/suites/lab.yaml \
 		--url http://$(LAB_NET).10/ --out $(DRILL_OUT)
 
+# ---- the Docker stack (docker-compose.yml, deploy/docker/stack)
+# Its /24 (VIP .10), as deploy/docker/stack and docker-compose.yml default it.
+TANDEM_NET ?= 10.230.0
+export TANDEM_NET
+DOCKER_DRILL_OUT ?= target/drill/docker
+# 0 skips test-docker in `make test` (a machine that cannot run containers).
+DOCKER_TESTS ?= 1
+
+# Docker's engine and Compose: installed (docker.io, docker-compose) and
+# started (dockerd) only when missing; an engine already running is used.
+deps-docker:
+	./deploy/docker/engine start
+
+up-docker: build-lab deps-docker
+	./deploy/docker/stack up
+
+down-docker:
+	./deploy/docker/stack down
+
+status-docker:
+	./deploy/docker/stack status
+
+# loadtest/suites/docker.yaml from this host (the VIP is on the stack's
+# bridge): docker stop/kill/pause faults; the summary in $(DOCKER_DRILL_OUT)/suite.md.
+drill-docker: build-lab
+	./target/release/drill suite loadtest/suites/docker.yaml \
+		--url http://$(TANDEM_NET).10/ --out $(DOCKER_DRILL_OUT)
+
 run: build
 	RUST_LOG=$${RUST_LOG:-info} ./target/release/tandem --config lb/examples/lb.yaml
 
@@ -97,6 +129,7 @@ test: test-deps check-examples lint
 		$(CARGO) test --workspace --no-fail-fast; \
 	fi
 	$(MAKE) test-lab
+	@if [ "$(DOCKER_TESTS)" = 0 ]; then echo "test-docker skipped (DOCKER_TESTS=0)"; else $(MAKE) test-docker; fi
 
 # A private lab (own namespaces, subnet and dir, so a running `make up` lab is
 # left alone) with the debug binaries the tests built, the short drill suite
@@ -104,6 +137,13 @@ test: test-deps check-examples lint
 test-lab: deps
 	$(CARGO) build $(LAB_CRATES)
 	./loadtest/lab-test.sh
+
+# A private Docker stack (own project, subnet and ports) from the debug
+# binaries, the docker-stop drills with the lab's budgets, then everything
+# removed, images included (loadtest/docker-test.sh).
+test-docker: deps
+	$(CARGO) build $(LAB_CRATES)
+	./loadtest/docker-test.sh
 
 clean:
 	$(CARGO) clean

@@ -14,6 +14,13 @@ use tokio::time::{sleep, timeout, Instant};
 /// Shortest gap between two probes, so a burst of failing requests does not
 /// turn into a probe storm.
 const MIN_PROBE_GAP: Duration = Duration::from_millis(100);
+/// Bound on one node's probe (connecting included), below the request
+/// timeout: a round publishes roles only once every node answered or timed
+/// out, and a node whose host is gone (a stopped container, a lost host)
+/// black-holes the connect, so it would hold back the news of a new master
+/// by the whole request timeout (2 s). A live node answers in about a
+/// millisecond; one slower than this is reported unreachable for the round.
+const PROBE_BOUND: Duration = Duration::from_millis(500);
 /// Bound on one migration attempt (lock wait included).
 const MIGRATION_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -35,7 +42,7 @@ impl Monitor {
     /// migrated once a master is known.
     pub async fn probe_once(&mut self) {
         let db = self.db.clone();
-        let limit = db.settings().timeout;
+        let limit = db.settings().timeout.min(PROBE_BOUND);
         let rounds = db.nodes().iter().zip(self.conns.iter_mut()).map(|(node, slot)| async move {
             let result = timeout(limit, async {
                 if slot.is_none() {

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# The Docker drill test (`make test-docker`, part of `make test`): a private
+# stack (project tandem-test, network 10.233.0.0/24, its own published ports,
+# so a stack from `make up-docker` is left alone) built from the debug
+# binaries, the four docker-stop drills of loadtest/suites/docker.yaml with the
+# lab's budgets (drill exits 1 if one is missed), then teardown: containers,
+# network and images, the base image too when this run made it, and the
+# dockerd this run started. Fails if any of it is left. Reports: target/drill/docker-ci/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export COMPOSE_PROJECT_NAME=${COMPOSE_PROJECT_NAME:-tandem-test}
+export TANDEM_NET=${TANDEM_NET:-10.233.0}
+export TANDEM_LB1_HTTP=18081 TANDEM_LB2_HTTP=18082 TANDEM_LB1_ADMIN=19091 TANDEM_LB2_ADMIN=19092
+export BIN_DIR=${BIN_DIR:-$PWD/target/debug}
+out=${DRILL_OUT:-target/drill/docker-ci}
+scenarios=${DOCKER_SCENARIOS:-app-stop,lb-stop,redis-master-stop,db-master-stop}
+stack=deploy/docker/stack
+base=debian:bookworm-slim
+
+./deploy/docker/engine start
+had_base=0
+docker image inspect "$base" >/dev/null 2>&1 && had_base=1
+
+# What teardown must leave: no container, network or image of this project.
+leftovers() {
+    docker ps -aq --filter "label=com.docker.compose.project=$COMPOSE_PROJECT_NAME"
+    docker network ls -q --filter "label=com.docker.compose.project=$COMPOSE_PROJECT_NAME"
+    docker images -q --filter 'reference=tandem-*:local'
+    [ $had_base = 1 ] || docker images -q "$base"
+    return 0
+}
+
+torn_down=0
+teardown() {
+    [ $torn_down = 1 ] && return
+    torn_down=1
+    $stack down --images >/dev/null 2>&1 || $stack down --images || true
+    [ $had_base = 1 ] || docker rmi "$base" >/dev/null 2>&1 || true
+    # Build cache and dangling layers of the intermediate stages.
+    docker image prune -f >/dev/null 2>&1 || true
+}
+trap 'teardown; ./deploy/docker/engine stop' EXIT
+
+# A stack left by an interrupted run is removed first.
+$stack down >/dev/null 2>&1 || true
+$stack up
+rm -rf "$out"
+status=0
+"$BIN_DIR/drill" suite loadtest/suites/docker.yaml --only "$scenarios" \
+    --url "http://$TANDEM_NET.10/" --out "$out" || status=$?
+if [ $status -ne 0 ]; then
+    echo "--- stack status after the drills" >&2
+    $stack status >&2 || true
+fi
+teardown
+left=$(leftovers)
+if [ -n "$left" ]; then
+    echo "docker-test: teardown left behind:" >&2
+    echo "$left" >&2
+    status=1
+fi
+echo "docker drills: $out/suite.md"
+cat "$out/suite.md" 2>/dev/null || true
+exit $status
