@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The Docker drill test (`make test-docker`, part of `make test`): a private
-# stack (project tandem-test, network 10.233.0.0/24, its own published ports,
-# so a stack from `make up-docker` is left alone) built from the debug
+# stack (project tandem-test, network 10.233.0.0/24, its own published ports
+# and image tag, so a stack from `make up-docker` is left alone) built from the debug
 # binaries, the four docker-stop drills of loadtest/suites/docker.yaml with the
 # lab's budgets (drill exits 1 if one is missed), then teardown: containers,
 # network and images, the base image too when this run made it, and the
@@ -10,6 +10,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export COMPOSE_PROJECT_NAME=${COMPOSE_PROJECT_NAME:-tandem-test}
 export TANDEM_NET=${TANDEM_NET:-10.233.0}
+# Own image tag too: the user's tandem-*:local images are neither replaced nor removed.
+export TANDEM_IMAGE_TAG=test
 export TANDEM_LB1_HTTP=18081 TANDEM_LB2_HTTP=18082 TANDEM_LB1_ADMIN=19091 TANDEM_LB2_ADMIN=19092
 export BIN_DIR=${BIN_DIR:-$PWD/target/debug}
 out=${DRILL_OUT:-target/drill/docker-ci}
@@ -25,7 +27,7 @@ docker image inspect "$base" >/dev/null 2>&1 && had_base=1
 leftovers() {
     docker ps -aq --filter "label=com.docker.compose.project=$COMPOSE_PROJECT_NAME"
     docker network ls -q --filter "label=com.docker.compose.project=$COMPOSE_PROJECT_NAME"
-    docker images -q --filter 'reference=tandem-*:local'
+    docker images -q --filter "reference=tandem-*:$TANDEM_IMAGE_TAG"
     [ $had_base = 1 ] || docker images -q "$base"
     return 0
 }
@@ -36,8 +38,6 @@ teardown() {
     torn_down=1
     $stack down --images >/dev/null 2>&1 || $stack down --images || true
     [ $had_base = 1 ] || docker rmi "$base" >/dev/null 2>&1 || true
-    # Build cache and dangling layers of the intermediate stages.
-    docker image prune -f >/dev/null 2>&1 || true
 }
 trap 'teardown; ./deploy/docker/engine stop' EXIT
 

@@ -36,14 +36,14 @@ compose() {
 # versions set; empty when it does not exist.
 cid() {
     docker ps -aq --filter "label=com.docker.compose.project=$PROJECT" \
-        --filter "label=com.docker.compose.service=$1" | head -1
+        --filter "label=com.docker.compose.service=$1" --filter "label=com.docker.compose.oneoff=False" | head -1
 }
 
 # running | paused | exited | ... (empty: no container)
 cstate() {
     local id
     id=$(cid "$1")
-    [ -n "$id" ] && docker inspect -f '{{.State.Status}}' "$id"
+    [ -z "$id" ] || docker inspect -f '{{.State.Status}}' "$id"
 }
 
 # healthy | unhealthy | starting | none
@@ -51,9 +51,11 @@ chealth() {
     docker inspect -f '{{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}' "$(cid "$1")" 2>/dev/null
 }
 
-# The service's fixed address on the stack network.
+# The service's fixed address on the stack network (from the compose file:
+# known while the container is stopped too).
 cip() {
-    docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$(cid "$1")" 2>/dev/null
+    docker inspect -f '{{range .NetworkSettings.Networks}}{{with .IPAMConfig}}{{.IPv4Address}}{{end}}{{end}}' \
+        "$(cid "$1")" 2>/dev/null
 }
 
 # cexec SERVICE CMD...: CMD inside the (running) service's container, bounded.
