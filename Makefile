@@ -67,9 +67,9 @@ drill: build-lab
 		--url http://$(LAB_NET).10/ --out $(DRILL_OUT)
 
 # ---- the Docker stack (docker-compose.yml, deploy/docker/stack)
-# Its /24 (VIP .10), as deploy/docker/stack and docker-compose.yml default it.
+# Its /24 (VIP .10), as deploy/docker/stack and docker-compose.yml default it;
+# `make up-docker TANDEM_NET=10.99.0` reaches them through the environment.
 TANDEM_NET ?= 10.230.0
-export TANDEM_NET
 DOCKER_DRILL_OUT ?= target/drill/docker
 # 0 skips test-docker in `make test` (a machine that cannot run containers).
 DOCKER_TESTS ?= 1

@@ -8,8 +8,9 @@
 # dockerd this run started. Fails if any of it is left. Reports: target/drill/docker-ci/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export COMPOSE_PROJECT_NAME=${COMPOSE_PROJECT_NAME:-tandem-test}
-export TANDEM_NET=${TANDEM_NET:-10.233.0}
+# Its own names, whatever the caller's environment says for the user's stack.
+export COMPOSE_PROJECT_NAME=${DOCKER_TEST_PROJECT:-tandem-test}
+export TANDEM_NET=${DOCKER_TEST_NET:-10.233.0}
 # Own image tag too: the user's tandem-*:local images are neither replaced nor removed.
 export TANDEM_IMAGE_TAG=test
 export TANDEM_LB1_HTTP=18081 TANDEM_LB2_HTTP=18082 TANDEM_LB1_ADMIN=19091 TANDEM_LB2_ADMIN=19092
