@@ -8,6 +8,7 @@
 #   make test    install what the tests need, then run every test (lab and Docker
 #                drills included; DOCKER_TESTS=0 skips the Docker ones)
 #   make run     just the balancer with lb/examples/lb.yaml (foreground)
+#   make bench   tandem against nginx and HAProxy on this machine (loadtest/README.md)
 #   make services       start the data tier (MariaDB, Redis, Sentinel) for development
 #   make services-down  stop it
 # They install their own system packages with apt-get (run as root on
@@ -22,12 +23,13 @@ CARGO ?= cargo
 # keepalived and iproute2 for the lab (VRRP in network namespaces).
 DEB_PACKAGES := cmake nginx-light curl pkg-config mariadb-server mariadb-client redis-server redis-sentinel \
 	keepalived iproute2
-# Only the tests need these: chromium (headless) for the status page's browser test.
-TEST_PACKAGES := chromium
+# Only the tests need these: chromium (headless) for the status page's browser
+# test; haproxy and wrk for the benchmark's smoke run.
+TEST_PACKAGES := chromium haproxy wrk
 EXAMPLES := $(wildcard lb/examples/*.yaml)
 
 .PHONY: up down status drill run test test-lab deps test-deps build build-lab check-examples lint clean \
-	services services-down services-status bench-app \
+	services services-down services-status bench bench-smoke bench-app \
 	deps-docker up-docker down-docker status-docker drill-docker test-docker
 
 # The development data tier: fixed ports (MariaDB 13306-13307, Redis
@@ -106,6 +108,19 @@ services-status:
 services-down:
 	$(CARGO) run -q -p tandem-services -- down --dir $(SERVICES_DIR)
 
+# tandem against nginx and HAProxy, same machine, same run: throughput, p50/p99,
+# CPU per request, memory, connection reuse. About 10 minutes; results in
+# target/bench (bench.md, bench.json, bench.svg). Flags: BENCH_ARGS="--rounds 10".
+BENCH_ARGS ?=
+bench: deps
+	./loadtest/bench.sh $(BENCH_ARGS)
+
+# The same script, short (one round of 1 s runs, 1 worker, 1,000 idle
+# connections), with the debug binaries: fails unless every number was
+# produced for every proxy. Part of `make test`; no timing is asserted.
+bench-smoke: deps
+	BENCH_BUILD=debug ./loadtest/bench.sh --smoke --out target/bench-smoke
+
 # wrk against one tandem-app over its own data tier; method in loadtest/README.md.
 bench-app: deps
 	./loadtest/bench-app.sh
@@ -128,6 +143,7 @@ test: test-deps check-examples lint
 	else \
 		$(CARGO) test --workspace --no-fail-fast; \
 	fi
+	$(MAKE) bench-smoke
 	$(MAKE) test-lab
 	@if [ "$(DOCKER_TESTS)" = 0 ]; then echo "test-docker skipped (DOCKER_TESTS=0)"; else $(MAKE) test-docker; fi
 
