@@ -3,7 +3,8 @@
 //! - [`config`]: YAML -> validated model (errors name key path and line).
 //! - [`upstream`]: nginx's balancers and passive health, pure and tested.
 //! - [`health`]: active health checks, off the request path.
-//! - [`proxy`]: the Pingora `ProxyHttp` implementation.
+//! - [`http1`]: HTTP/1.x heads and bodies, parsed and written, without I/O.
+//! - [`proxy`]: the request path (tandem's HTTP/1 proxy, a Pingora service).
 //! - [`runtime`]: the state built from one config (groups, peers, counters).
 //! - [`live`]: the process's current runtime, reloads and runtime API changes.
 //! - [`stats`]: per-server and per-listener counters, latency histograms.
@@ -17,6 +18,7 @@ pub mod admin;
 pub mod config;
 pub mod control;
 pub mod health;
+pub mod http1;
 pub mod live;
 pub mod proxy;
 pub mod runtime;

@@ -4,7 +4,6 @@
 
 use std::sync::Arc;
 
-use pingora::proxy::http_proxy_service_with_name;
 use pingora::server::configuration::{Opt, ServerConf};
 use pingora::server::Server;
 use pingora::services::background::background_service;
@@ -14,7 +13,7 @@ use crate::admin::AdminApp;
 use crate::control::Control;
 use crate::health::HealthChecker;
 use crate::live::Live;
-use crate::proxy::TandemProxy;
+use crate::proxy::ProxyService;
 
 /// Pingora's own retry ceiling is 16; tandem's tries are bounded by the
 /// group (nginx's rule), so the ceiling only has to be out of the way.
@@ -51,11 +50,7 @@ pub fn build(live: Arc<Live>, upgrade: bool) -> pingora::Result<Server> {
     let mut server = Server::new_with_opt_and_conf(Some(opt), conf);
     server.bootstrap();
 
-    let mut proxy = http_proxy_service_with_name(&server.configuration, TandemProxy::new(live.clone()), "tandem proxy");
-    for addr in &config.listen {
-        proxy.add_tcp(&addr.to_string());
-    }
-    server.add_service(proxy);
+    server.add_service(ProxyService::new(live.clone()));
 
     let mut admin = Service::new("tandem admin".to_string(), AdminApp::new(live.clone()));
     admin.threads = Some(1);

@@ -73,6 +73,9 @@ pub struct UpstreamStatus {
     pub health_check: bool,
     /// Servers that would take a request now.
     pub usable: usize,
+    /// Requests answered 502 because no server of the group was usable
+    /// (nginx's "no live upstreams"), since start.
+    pub no_live_refusals: u64,
     pub servers: Vec<ServerStatus>,
 }
 
@@ -185,6 +188,7 @@ pub fn build(live: &Live) -> StatusReport {
                 balance: balance_name(&up.config.balance),
                 health_check: up.config.health_check.is_some(),
                 usable,
+                no_live_refusals: up.no_live.refusals(),
                 servers,
             }
         })

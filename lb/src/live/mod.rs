@@ -14,7 +14,10 @@ mod upgrade;
 pub use upgrade::needs_upgrade;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{
+    AtomicU64,
+    Ordering::{Acquire, Relaxed, Release},
+};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::SystemTime;
 
@@ -94,6 +97,9 @@ pub struct Live {
     access_log: ArcSwapOption<AccessLogger>,
     /// Bumped on every swap; the health checker follows it.
     changes: tokio::sync::watch::Sender<u64>,
+    /// Bumped after every swap of the runtime and the access log: the
+    /// proxy workers compare it (one atomic load) to refresh their copies.
+    swaps: AtomicU64,
     pub started_at: SystemTime,
 }
 
@@ -119,6 +125,7 @@ impl Live {
             reloads_failed: AtomicU64::new(0),
             access_log: ArcSwapOption::new(access_log.map(Arc::new)),
             changes: tokio::sync::watch::channel(1).0,
+            swaps: AtomicU64::new(0),
             started_at: now,
         })
     }
@@ -138,6 +145,21 @@ impl Live {
 
     pub fn access_log(&self) -> Guard<Option<Arc<AccessLogger>>> {
         self.access_log.load()
+    }
+
+    /// The runtime, to hold across awaits (a proxy worker's copy).
+    pub fn runtime_arc(&self) -> Arc<Runtime> {
+        self.runtime.load_full()
+    }
+
+    pub fn access_log_arc(&self) -> Option<Arc<AccessLogger>> {
+        self.access_log.load_full()
+    }
+
+    /// Changes whenever [`Live::runtime_arc`] or [`Live::access_log_arc`]
+    /// would return something new (read it before them).
+    pub fn swaps(&self) -> u64 {
+        self.swaps.load(Acquire)
     }
 
     pub fn config_state(&self) -> ConfigState {
@@ -184,6 +206,7 @@ impl Live {
             self.runtime.store(Arc::new(runtime));
         }
         self.access_log.store(access_log.map(Arc::new));
+        self.swaps.fetch_add(1, Release);
         self.config.store(Arc::new(config));
         self.reloads_ok.fetch_add(1, Relaxed);
         let report = ReloadReport { at, errors: vec![], needs_upgrade };

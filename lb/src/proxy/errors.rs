@@ -1,59 +1,89 @@
-//! Pingora errors in nginx's terms: which `proxy_next_upstream` condition an
-//! error is, and which status the client gets when nothing is left to try.
+//! One try's failures in nginx's terms: the status page's reason, the
+//! `proxy_next_upstream` condition, and the status the client gets when
+//! nothing is left to try.
 
-use pingora::{Error, ErrorSource, ErrorType};
-
+use super::io::IoFail;
 use super::retry::Failure;
+use super::upstream::ConnectFail;
 use crate::stats::FailureReason;
 
-/// The status page's and metrics' word for a failed try: `connecting` for
-/// errors from `fail_to_connect`.
-pub fn failure_reason(etype: &ErrorType, connecting: bool) -> FailureReason {
-    use ErrorType::*;
-    match etype {
-        ConnectRefused => FailureReason::ConnectRefused,
-        ConnectTimedout => FailureReason::ConnectTimeout,
-        ReadTimedout => FailureReason::ReadTimeout,
-        WriteTimedout => FailureReason::WriteTimeout,
-        InvalidHTTPHeader | H1Error | InvalidH2 => FailureReason::InvalidHeader,
-        HTTPStatus(_) => FailureReason::HttpStatus,
-        _ if connecting => FailureReason::ConnectError,
-        _ => FailureReason::Closed,
-    }
+/// How a try on an upstream server failed, before its response header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TryFail {
+    ConnectRefused,
+    ConnectTimeout,
+    /// Any other error while connecting (no route, reset during the handshake).
+    ConnectError,
+    /// No byte of the response within `read_timeout`.
+    ReadTimeout,
+    /// The request could not be written within `send_timeout`.
+    WriteTimeout,
+    /// Closed or reset before the response header was complete.
+    Closed,
+    /// Something that is not an HTTP/1.x response header.
+    InvalidHeader,
 }
 
-/// The nginx failure condition of an upstream error, or `None` for errors
-/// that are not the upstream's fault (client gone, internal).
-pub fn classify(etype: &ErrorType) -> Option<Failure> {
-    use ErrorType::*;
-    Some(match etype {
-        ConnectTimedout | ReadTimedout | WriteTimedout | TLSHandshakeTimedout => Failure::Timeout,
-        InvalidHTTPHeader | H1Error | InvalidH2 => Failure::InvalidHeader,
-        ConnectRefused | ConnectNoRoute | ConnectError | BindError | SocketError | ConnectProxyFailure
-        | TLSHandshakeFailure | HandshakeError | InvalidCert | ReadError | WriteError | ConnectionClosed | H2Error => {
-            Failure::Error
+impl TryFail {
+    /// The status page's and the metrics' word.
+    pub fn reason(self) -> FailureReason {
+        match self {
+            TryFail::ConnectRefused => FailureReason::ConnectRefused,
+            TryFail::ConnectTimeout => FailureReason::ConnectTimeout,
+            TryFail::ConnectError => FailureReason::ConnectError,
+            TryFail::ReadTimeout => FailureReason::ReadTimeout,
+            TryFail::WriteTimeout => FailureReason::WriteTimeout,
+            TryFail::Closed => FailureReason::Closed,
+            TryFail::InvalidHeader => FailureReason::InvalidHeader,
         }
-        _ => return None,
-    })
-}
+    }
 
-/// The status for the client when a request fails for good: 504 for
-/// timeouts (as nginx), the status itself for our own HTTP errors, 502 for
-/// other upstream errors, 0 when the client is already gone.
-pub fn error_status(e: &Error) -> u16 {
-    if let ErrorType::HTTPStatus(code) = e.etype() {
-        return *code;
+    /// nginx's failure condition (`error`, `timeout`, `invalid_header`).
+    pub fn condition(self) -> Failure {
+        match self {
+            TryFail::ConnectTimeout | TryFail::ReadTimeout | TryFail::WriteTimeout => Failure::Timeout,
+            TryFail::InvalidHeader => Failure::InvalidHeader,
+            TryFail::ConnectRefused | TryFail::ConnectError | TryFail::Closed => Failure::Error,
+        }
     }
-    if classify(e.etype()) == Some(Failure::Timeout) && *e.esource() != ErrorSource::Downstream {
-        return 504;
+
+    /// What the client gets when this was the last try: 504 for a timeout,
+    /// 502 otherwise (as nginx).
+    pub fn client_status(self) -> u16 {
+        if self.condition() == Failure::Timeout {
+            504
+        } else {
+            502
+        }
     }
-    match e.esource() {
-        ErrorSource::Upstream => 502,
-        ErrorSource::Downstream => match e.etype() {
-            ErrorType::WriteError | ErrorType::ReadError | ErrorType::ConnectionClosed => 0,
-            _ => 400,
-        },
-        ErrorSource::Internal | ErrorSource::Unset => 500,
+
+    /// True when nothing was sent to the server yet.
+    pub fn before_sending(self) -> bool {
+        matches!(self, TryFail::ConnectRefused | TryFail::ConnectTimeout | TryFail::ConnectError)
+    }
+
+    pub fn from_connect(e: &ConnectFail) -> TryFail {
+        match e {
+            ConnectFail::Refused => TryFail::ConnectRefused,
+            ConnectFail::Timeout => TryFail::ConnectTimeout,
+            ConnectFail::Other(_) => TryFail::ConnectError,
+        }
+    }
+
+    /// A failed write of the request.
+    pub fn from_write(e: &IoFail) -> TryFail {
+        match e {
+            IoFail::Timeout => TryFail::WriteTimeout,
+            IoFail::Closed | IoFail::Error(_) => TryFail::Closed,
+        }
+    }
+
+    /// A failed read of the response header.
+    pub fn from_read(e: &IoFail) -> TryFail {
+        match e {
+            IoFail::Timeout => TryFail::ReadTimeout,
+            IoFail::Closed | IoFail::Error(_) => TryFail::Closed,
+        }
     }
 }
 
@@ -62,12 +92,27 @@ mod tests {
     use super::*;
 
     #[test]
+    fn timeouts_give_504_and_other_failures_502() {
+        assert_eq!(TryFail::ReadTimeout.client_status(), 504);
+        assert_eq!(TryFail::ConnectTimeout.client_status(), 504);
+        assert_eq!(TryFail::ConnectRefused.client_status(), 502);
+        assert_eq!(TryFail::InvalidHeader.client_status(), 502);
+    }
+
+    #[test]
     fn failure_reasons_tell_connect_errors_from_later_ones() {
-        assert_eq!(failure_reason(&ErrorType::ConnectRefused, true), FailureReason::ConnectRefused);
-        assert_eq!(failure_reason(&ErrorType::ConnectTimedout, true), FailureReason::ConnectTimeout);
-        assert_eq!(failure_reason(&ErrorType::ConnectNoRoute, true), FailureReason::ConnectError);
-        assert_eq!(failure_reason(&ErrorType::ConnectionClosed, false), FailureReason::Closed);
-        assert_eq!(failure_reason(&ErrorType::ReadTimedout, false), FailureReason::ReadTimeout);
-        assert_eq!(failure_reason(&ErrorType::InvalidHTTPHeader, false), FailureReason::InvalidHeader);
+        assert_eq!(TryFail::ConnectRefused.reason(), FailureReason::ConnectRefused);
+        assert_eq!(TryFail::from_connect(&ConnectFail::Timeout).reason(), FailureReason::ConnectTimeout);
+        assert_eq!(TryFail::from_read(&IoFail::Closed).reason(), FailureReason::Closed);
+        assert_eq!(TryFail::from_read(&IoFail::Timeout).reason(), FailureReason::ReadTimeout);
+        assert_eq!(TryFail::from_write(&IoFail::Timeout).reason(), FailureReason::WriteTimeout);
+        assert!(TryFail::ConnectError.before_sending() && !TryFail::Closed.before_sending());
+    }
+
+    #[test]
+    fn conditions_follow_nginx() {
+        assert_eq!(TryFail::Closed.condition(), Failure::Error);
+        assert_eq!(TryFail::WriteTimeout.condition(), Failure::Timeout);
+        assert_eq!(TryFail::InvalidHeader.condition(), Failure::InvalidHeader);
     }
 }

@@ -5,9 +5,8 @@
 use std::io::Write;
 use std::net::IpAddr;
 
-use pingora::proxy::Session;
-
 use crate::config::{Balance, HashKey};
+use crate::http1::RequestHead;
 
 /// Key bytes, borrowed from the request or held inline.
 pub enum Key<'a> {
@@ -24,9 +23,16 @@ impl Key<'_> {
     }
 }
 
-/// The key the group's balancer hashes, or empty when it hashes nothing.
-pub fn request_key<'a>(balance: &Balance, session: &'a Session) -> Key<'a> {
-    let client = session.client_addr().and_then(|a| a.as_inet()).map(|a| a.ip());
+/// The key the group's balancer hashes for the request `head` (parsed from
+/// `buf`) of a client at `client` (whose address as text is `client_text`),
+/// or empty when it hashes nothing.
+pub fn request_key<'a>(
+    balance: &Balance,
+    head: &RequestHead,
+    buf: &'a [u8],
+    client: Option<IpAddr>,
+    client_text: &'a [u8],
+) -> Key<'a> {
     match balance {
         Balance::RoundRobin | Balance::LeastConn => Key::Borrowed(b""),
         Balance::IpHash => match client {
@@ -35,18 +41,11 @@ pub fn request_key<'a>(balance: &Balance, session: &'a Session) -> Key<'a> {
             None => Key::Inline([0; 48], 3),
         },
         Balance::Hash { key, .. } => match key {
-            HashKey::Header(name) => Key::Borrowed(session.get_header_bytes(name.as_str())),
-            HashKey::Cookie(name) => Key::Borrowed(cookie(session.get_header_bytes("cookie"), name.as_bytes())),
-            HashKey::Arg(name) => {
-                Key::Borrowed(query_arg(session.req_header().uri.query().unwrap_or("").as_bytes(), name.as_bytes()))
-            }
-            HashKey::ClientIp => match client {
-                Some(ip) => ip_text(ip),
-                None => Key::Borrowed(b""),
-            },
-            HashKey::Uri => {
-                Key::Borrowed(session.req_header().uri.path_and_query().map(|p| p.as_str().as_bytes()).unwrap_or(b"/"))
-            }
+            HashKey::Header(name) => Key::Borrowed(head.header(buf, name.as_bytes()).unwrap_or(b"")),
+            HashKey::Cookie(name) => Key::Borrowed(cookie(head.header(buf, b"cookie").unwrap_or(b""), name.as_bytes())),
+            HashKey::Arg(name) => Key::Borrowed(query_arg(head.query(buf), name.as_bytes())),
+            HashKey::ClientIp => Key::Borrowed(client_text),
+            HashKey::Uri => Key::Borrowed(head.target(buf)),
         },
     }
 }

@@ -82,9 +82,10 @@ pub fn status_action(status: u16, s: &Situation) -> StatusAction {
     }
 }
 
-/// nginx's non-idempotent methods for `proxy_next_upstream`.
-pub fn is_non_idempotent(method: &http::Method) -> bool {
-    method == http::Method::POST || method == http::Method::PATCH || method.as_str() == "LOCK"
+/// nginx's non-idempotent methods for `proxy_next_upstream` (methods are
+/// case-sensitive: `post` is not POST).
+pub fn is_non_idempotent(method: &[u8]) -> bool {
+    matches!(method, b"POST" | b"PATCH" | b"LOCK")
 }
 
 #[cfg(test)]
@@ -190,10 +191,10 @@ mod tests {
 
     #[test]
     fn nginx_counts_only_post_lock_and_patch_as_non_idempotent() {
-        assert!(is_non_idempotent(&http::Method::POST));
-        assert!(is_non_idempotent(&http::Method::PATCH));
-        assert!(is_non_idempotent(&http::Method::from_bytes(b"LOCK").expect("valid")));
-        assert!(!is_non_idempotent(&http::Method::PUT));
-        assert!(!is_non_idempotent(&http::Method::DELETE));
+        assert!(is_non_idempotent(b"POST"));
+        assert!(is_non_idempotent(b"PATCH"));
+        assert!(is_non_idempotent(b"LOCK"));
+        assert!(!is_non_idempotent(b"PUT"));
+        assert!(!is_non_idempotent(b"DELETE"));
     }
 }

@@ -14,21 +14,15 @@ pub use overrides::{Override, Overrides};
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use http::header::{HeaderName, HeaderValue};
-use pingora::upstreams::peer::HttpPeer;
 
 use crate::config::{Balance, Config, Upstream};
 use crate::proxy::route::Router;
-use crate::stats::ServerStats;
+use crate::stats::{NoLive, ServerStats};
 use crate::upstream::{
     ActiveState, Clock, Group, MethodKind, Peer, PeerId, PeerParams, Recovery, ServerSpec, SharedGroup, Tier,
 };
-
-/// How long an idle upstream keep-alive connection stays in the pool
-/// (nginx `keepalive_timeout` in an upstream block defaults to 60s).
-const UPSTREAM_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Everything the proxy needs at request time.
 pub struct Runtime {
@@ -42,8 +36,8 @@ pub struct Runtime {
 pub struct UpstreamRuntime {
     pub config: Upstream,
     pub group: SharedGroup,
-    /// Prebuilt Pingora peers, in `config.servers` order.
-    http_peers: Vec<HttpPeer>,
+    /// Requests refused for want of a usable server; kept across reloads.
+    pub no_live: Arc<NoLive>,
     /// The group id of each server, in `config.servers` order.
     ids: Vec<PeerId>,
     /// Index into `config.servers`, by tier (the inverse of `ids`).
@@ -142,19 +136,13 @@ impl UpstreamRuntime {
         let mut rt = UpstreamRuntime {
             config: config.clone(),
             group: SharedGroup::new(group, clock),
-            http_peers: vec![],
+            no_live: previous.map(|p| p.no_live.clone()).unwrap_or_default(),
             ids: vec![],
             primary_servers: vec![],
             backup_servers: vec![],
             stats: vec![],
         };
         for (i, s) in config.servers.iter().enumerate() {
-            let mut peer = HttpPeer::new(s.addr, false, String::new());
-            peer.options.connection_timeout = Some(config.connect_timeout);
-            peer.options.read_timeout = Some(config.read_timeout);
-            peer.options.write_timeout = Some(config.send_timeout);
-            peer.options.idle_timeout = Some(UPSTREAM_IDLE_TIMEOUT);
-            rt.http_peers.push(peer);
             // Group::new numbers each tier's servers in config order too.
             let (tier, list) = if s.backup {
                 (Tier::Backup, &mut rt.backup_servers)
@@ -228,11 +216,6 @@ impl UpstreamRuntime {
                 Some(s.addr) == by_addr || s.name == key
             })
             .collect()
-    }
-
-    /// The prebuilt Pingora peer for a server.
-    pub fn http_peer(&self, id: PeerId) -> &HttpPeer {
-        &self.http_peers[self.server_index(id)]
     }
 
     /// Index into `config.servers` of a server.
@@ -393,6 +376,5 @@ mod tests {
         assert_eq!(snap[failed].peer.fails, 1);
         assert!(!snap[failed].usable, "quarantined after max_fails=1");
         assert_eq!(up.peer_id(failed), id);
-        assert_eq!(up.http_peer(id)._address.to_string(), snap[failed].addr.to_string());
     }
 }

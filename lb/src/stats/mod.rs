@@ -4,6 +4,7 @@
 //! - [`ServerStats`]: per upstream server, shared by every runtime that has
 //!   the server (a reload hands the same counters to the new config).
 //! - [`ListenerStats`]: per `listen` address, fixed for the process.
+//! - [`NoLive`]: per upstream group, requests refused for want of a server.
 //! - [`LatencyHistogram`]: fixed buckets, Prometheus style.
 
 mod histogram;
@@ -13,7 +14,7 @@ pub use histogram::{HistogramSnapshot, LatencyHistogram, BUCKET_BOUNDS_US};
 pub use server::{FailureReason, LastFailure, ServerStats, ServerStatsSnapshot, StatusClass};
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 
 /// One `listen` address.
 #[derive(Debug)]
@@ -35,6 +36,33 @@ impl ListenerStats {
         if new_connection {
             self.connections.fetch_add(1, Relaxed);
         }
+    }
+}
+
+/// A group with no usable server (nginx's "no live upstreams"): the outage
+/// is logged when it starts and ends, not per request, and every refused
+/// request is counted. Shared by the runtimes of a group across reloads.
+#[derive(Debug, Default)]
+pub struct NoLive {
+    out: AtomicBool,
+    refusals: AtomicU64,
+}
+
+impl NoLive {
+    /// A request found no usable server; true when this starts an outage.
+    pub fn on_refused(&self) -> bool {
+        self.refusals.fetch_add(1, Relaxed);
+        !self.out.swap(true, Relaxed)
+    }
+
+    /// A request found a server; true when this ends an outage. One relaxed
+    /// load when there is none.
+    pub fn on_picked(&self) -> bool {
+        self.out.load(Relaxed) && self.out.swap(false, Relaxed)
+    }
+
+    pub fn refusals(&self) -> u64 {
+        self.refusals.load(Relaxed)
     }
 }
 
@@ -66,6 +94,17 @@ mod tests {
         assert_eq!(listener_index(&l, addr("10.0.0.1:80")), Some(0));
         assert_eq!(listener_index(&l, addr("10.0.0.1:81")), Some(2));
         assert_eq!(listener_index(&l, addr("10.0.0.2:81")), None);
+    }
+
+    #[test]
+    fn an_outage_is_reported_once_when_it_starts_and_once_when_it_ends() {
+        let n = NoLive::default();
+        assert!(!n.on_picked());
+        assert!(n.on_refused(), "starts");
+        assert!(!n.on_refused(), "still out: not again");
+        assert!(n.on_picked(), "ends");
+        assert!(!n.on_picked());
+        assert_eq!(n.refusals(), 2);
     }
 
     #[test]

@@ -23,6 +23,8 @@
 //!
 //! Per upstream group:
 //! - `tandem_upstream_usable_servers{upstream}` gauge.
+//! - `tandem_upstream_no_live_total{upstream}` counter: requests refused
+//!   (502) because no server was usable.
 //!
 //! Per server (`{upstream,server}` plus what is listed):
 //! - `tandem_upstream_server_state{state}` gauge: one series per state word
@@ -102,6 +104,12 @@ const METRICS: &[Metric] = &[
         kind: Kind::Gauge,
         help: "Servers of the group that would take a request now.",
         source: Source::Report(usable_servers),
+    },
+    Metric {
+        name: "tandem_upstream_no_live_total",
+        kind: Kind::Counter,
+        help: "Requests answered 502 because no server of the group was usable (nginx: no live upstreams).",
+        source: Source::Report(no_live),
     },
     Metric {
         name: "tandem_upstream_server_state",
@@ -387,6 +395,12 @@ fn listener_requests(s: &Scrape<'_>, f: &mut Family<'_>) {
 fn usable_servers(s: &Scrape<'_>, f: &mut Family<'_>) {
     for up in &s.report.upstreams {
         f.sample("", &[(UPSTREAM, &up.name)], up.usable);
+    }
+}
+
+fn no_live(s: &Scrape<'_>, f: &mut Family<'_>) {
+    for up in &s.report.upstreams {
+        f.sample("", &[(UPSTREAM, &up.name)], up.no_live_refusals);
     }
 }
 

@@ -295,8 +295,8 @@ fn label_values_escape_backslash_quote_and_newline() {
     let mut report = status::build(&live);
     report.upstreams[1].name = "a\"b\\c\nd".into();
     let text = render(&report);
-    // The group's one server: usable, states, 6 scalars, classes, reasons, histogram.
-    let lines = 1 + STATES.len() + 6 + 5 + FailureReason::ALL.len() + BUCKET_BOUNDS_US.len() + 3;
+    // The group: usable, no_live; its one server: states, 6 scalars, classes, reasons, histogram.
+    let lines = 2 + STATES.len() + 6 + 5 + FailureReason::ALL.len() + BUCKET_BOUNDS_US.len() + 3;
     assert_eq!(text.lines().filter(|l| l.contains(r#"upstream="a\"b\\c\nd""#)).count(), lines);
     let samples = parse(&text);
     assert_eq!(value(&samples, "tandem_upstream_usable_servers", &[("upstream", "a\"b\\c\nd")]), 1.0);

@@ -1,0 +1,433 @@
+//! A client's request head, parsed (httparse) and checked before anything
+//! of it reaches an upstream: the framing (RFC 9112 section 6) is decided
+//! here, ambiguities are refused, and the hop-by-hop facts the proxy needs
+//! (keep-alive, upgrade, expect) are read once.
+
+use std::mem::MaybeUninit;
+
+use super::span::{list_items, HeaderSpan, Span};
+
+/// Limits on one request head.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeadLimits {
+    /// Request line and header fields together, bytes (nginx: the sum of
+    /// `large_client_header_buffers`, 4 x 8k).
+    pub max_head: usize,
+    /// Header fields per request.
+    pub max_headers: usize,
+}
+
+/// Headers httparse can hold in one parse; [`HeadLimits::max_headers`] must not exceed it.
+pub const MAX_HEADERS: usize = 128;
+
+impl Default for HeadLimits {
+    fn default() -> Self {
+        HeadLimits { max_head: 32 * 1024, max_headers: 100 }
+    }
+}
+
+/// How a message body is delimited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BodyKind {
+    #[default]
+    None,
+    Length(u64),
+    Chunked,
+    /// Until the sender closes (responses only).
+    UntilClose,
+}
+
+/// Why a request head is refused, with the status the client gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestError {
+    /// 400: not a valid HTTP/1.x request head.
+    Malformed(&'static str),
+    /// 414: the request line alone exceeds the head limit.
+    UriTooLong,
+    /// 431: the head exceeds the limits.
+    HeadersTooLarge,
+    /// 501: a transfer coding other than chunked.
+    UnsupportedCoding,
+    /// 505: an HTTP version other than 1.0 and 1.1.
+    Version,
+}
+
+impl RequestError {
+    pub fn status(self) -> u16 {
+        match self {
+            RequestError::Malformed(_) => 400,
+            RequestError::UriTooLong => 414,
+            RequestError::HeadersTooLarge => 431,
+            RequestError::UnsupportedCoding => 501,
+            RequestError::Version => 505,
+        }
+    }
+
+    pub fn reason(self) -> &'static str {
+        match self {
+            RequestError::Malformed(why) => why,
+            RequestError::UriTooLong => "request line too long",
+            RequestError::HeadersTooLarge => "request header too large",
+            RequestError::UnsupportedCoding => "unsupported transfer coding",
+            RequestError::Version => "unsupported HTTP version",
+        }
+    }
+}
+
+/// A parsed request head; spans point into the buffer it was parsed from.
+/// Reused across the requests of a connection (its vectors keep their room).
+#[derive(Debug, Clone, Default)]
+pub struct RequestHead {
+    /// Bytes of the head, the blank line included.
+    pub len: usize,
+    pub method: Span,
+    pub target: Span,
+    /// 0 for HTTP/1.0, 1 for HTTP/1.1.
+    pub minor: u8,
+    pub headers: Vec<HeaderSpan>,
+    pub host: Option<Span>,
+    pub body: BodyKind,
+    /// The client wants the connection closed after this request (HTTP/1.1
+    /// `Connection: close`, or HTTP/1.0 without `keep-alive`).
+    pub close: bool,
+    /// `Connection: upgrade` with an `Upgrade` header.
+    pub upgrade: bool,
+    /// `Expect: 100-continue`.
+    pub expect_continue: bool,
+    /// Field names the `Connection` header lists besides close, keep-alive
+    /// and upgrade: hop-by-hop, not forwarded.
+    pub connection_listed: Vec<Span>,
+}
+
+impl RequestHead {
+    pub fn method<'a>(&self, buf: &'a [u8]) -> &'a [u8] {
+        self.method.get(buf)
+    }
+
+    pub fn target<'a>(&self, buf: &'a [u8]) -> &'a [u8] {
+        self.target.get(buf)
+    }
+
+    /// The path of the target (before `?`).
+    pub fn path<'a>(&self, buf: &'a [u8]) -> &'a [u8] {
+        let t = self.target(buf);
+        t.iter().position(|&b| b == b'?').map_or(t, |i| &t[..i])
+    }
+
+    /// The query of the target (after `?`), empty without one.
+    pub fn query<'a>(&self, buf: &'a [u8]) -> &'a [u8] {
+        let t = self.target(buf);
+        t.iter().position(|&b| b == b'?').map_or(&b""[..], |i| &t[i + 1..])
+    }
+
+    /// The first value of header `name` (ASCII case-insensitive).
+    pub fn header<'a>(&self, buf: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
+        self.headers.iter().find(|h| h.name.get(buf).eq_ignore_ascii_case(name)).map(|h| h.value.get(buf))
+    }
+
+    pub fn is_head(&self, buf: &[u8]) -> bool {
+        self.method(buf) == b"HEAD"
+    }
+
+    fn clear(&mut self) {
+        let (mut headers, mut listed) =
+            (std::mem::take(&mut self.headers), std::mem::take(&mut self.connection_listed));
+        headers.clear();
+        listed.clear();
+        *self = RequestHead { headers, connection_listed: listed, ..RequestHead::default() };
+    }
+}
+
+/// Parse the head at the start of `buf` into `head`: `Ok(true)` when it is
+/// complete, `Ok(false)` when more bytes are needed, or why it is refused.
+pub fn parse_request(buf: &[u8], limits: HeadLimits, head: &mut RequestHead) -> Result<bool, RequestError> {
+    let mut storage = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
+    let fields = &mut storage[..limits.max_headers.min(MAX_HEADERS)];
+    let mut req = httparse::Request::new(&mut []);
+    let len = match req.parse_with_uninit_headers(buf, fields) {
+        Ok(httparse::Status::Complete(len)) => len,
+        Ok(httparse::Status::Partial) => {
+            if buf.len() >= limits.max_head {
+                return Err(if buf.contains(&b'\n') {
+                    RequestError::HeadersTooLarge
+                } else {
+                    RequestError::UriTooLong
+                });
+            }
+            return Ok(false);
+        }
+        Err(e) => return Err(httparse_error(e, buf)),
+    };
+    if len > limits.max_head {
+        return Err(RequestError::HeadersTooLarge);
+    }
+    head.clear();
+    head.len = len;
+    head.method = Span::of(buf, req.method.unwrap_or("").as_bytes());
+    head.target = Span::of(buf, req.path.unwrap_or("").as_bytes());
+    head.minor = req.version.unwrap_or(1);
+    for h in req.headers.iter() {
+        head.headers.push(HeaderSpan { name: Span::of(buf, h.name.as_bytes()), value: Span::of(buf, h.value) });
+    }
+    interpret(buf, head)?;
+    Ok(true)
+}
+
+fn httparse_error(e: httparse::Error, buf: &[u8]) -> RequestError {
+    match e {
+        httparse::Error::TooManyHeaders => RequestError::HeadersTooLarge,
+        httparse::Error::Version if looks_like_other_version(buf) => RequestError::Version,
+        httparse::Error::Version => RequestError::Malformed("invalid HTTP version"),
+        httparse::Error::Token => RequestError::Malformed("invalid method or request target"),
+        httparse::Error::HeaderName => RequestError::Malformed("invalid header name"),
+        httparse::Error::HeaderValue => RequestError::Malformed("invalid header value"),
+        httparse::Error::NewLine => RequestError::Malformed("invalid line ending"),
+        httparse::Error::Status => RequestError::Malformed("invalid request line"),
+    }
+}
+
+/// A request line of three parts whose third is `HTTP/<digit>.<digit>`: a
+/// real version this proxy does not speak (505), rather than garbage (400).
+fn looks_like_other_version(buf: &[u8]) -> bool {
+    let line_end = buf.iter().position(|&b| b == b'\r' || b == b'\n').unwrap_or(buf.len());
+    let mut parts = buf[..line_end].split(|&b| b == b' ');
+    let (Some(_), Some(_), Some(v), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    v.len() == 8 && v.starts_with(b"HTTP/") && v[5].is_ascii_digit() && v[6] == b'.' && v[7].is_ascii_digit()
+}
+
+/// Read what the proxy needs from the fields, refusing ambiguous framing.
+fn interpret(buf: &[u8], head: &mut RequestHead) -> Result<(), RequestError> {
+    let mut length: Option<u64> = None;
+    let mut chunked = false;
+    let mut coded = false;
+    let mut upgrade_header = false;
+    let (mut conn_close, mut conn_keep_alive, mut conn_upgrade) = (false, false, false);
+    for h in &head.headers {
+        let name = h.name.get(buf);
+        let value = h.value.get(buf);
+        match name.len() {
+            4 if name.eq_ignore_ascii_case(b"host") => {
+                if head.host.is_some() {
+                    return Err(RequestError::Malformed("more than one Host header"));
+                }
+                head.host = Some(h.value);
+            }
+            14 if name.eq_ignore_ascii_case(b"content-length") => {
+                for item in list_items(value) {
+                    let n = parse_decimal(item).ok_or(RequestError::Malformed("invalid Content-Length"))?;
+                    if length.is_some_and(|l| l != n) {
+                        return Err(RequestError::Malformed("conflicting Content-Length values"));
+                    }
+                    length = Some(n);
+                }
+                if length.is_none() {
+                    return Err(RequestError::Malformed("empty Content-Length"));
+                }
+            }
+            17 if name.eq_ignore_ascii_case(b"transfer-encoding") => {
+                for item in list_items(value) {
+                    if chunked {
+                        // chunked must be the last coding, and only once.
+                        return Err(RequestError::Malformed("chunked is not the last transfer coding"));
+                    }
+                    coded = true;
+                    if item.eq_ignore_ascii_case(b"chunked") {
+                        chunked = true;
+                    } else {
+                        return Err(RequestError::UnsupportedCoding);
+                    }
+                }
+            }
+            10 if name.eq_ignore_ascii_case(b"connection") => {
+                for token in list_items(value) {
+                    if token.eq_ignore_ascii_case(b"close") {
+                        conn_close = true;
+                    } else if token.eq_ignore_ascii_case(b"keep-alive") {
+                        conn_keep_alive = true;
+                    } else if token.eq_ignore_ascii_case(b"upgrade") {
+                        conn_upgrade = true;
+                    } else {
+                        head.connection_listed.push(Span::of(buf, token));
+                    }
+                }
+            }
+            7 if name.eq_ignore_ascii_case(b"upgrade") => upgrade_header = true,
+            6 if name.eq_ignore_ascii_case(b"expect") => {
+                head.expect_continue = value.eq_ignore_ascii_case(b"100-continue");
+            }
+            _ => {}
+        }
+    }
+    if coded {
+        if head.minor == 0 {
+            return Err(RequestError::Malformed("Transfer-Encoding in an HTTP/1.0 request"));
+        }
+        if length.is_some() {
+            return Err(RequestError::Malformed("both Content-Length and Transfer-Encoding"));
+        }
+        if !chunked {
+            return Err(RequestError::UnsupportedCoding);
+        }
+    }
+    head.body = match (chunked, length) {
+        (true, _) => BodyKind::Chunked,
+        (false, Some(0)) | (false, None) => BodyKind::None,
+        (false, Some(n)) => BodyKind::Length(n),
+    };
+    head.close = if head.minor == 0 { !conn_keep_alive || conn_close } else { conn_close };
+    head.upgrade = conn_upgrade && upgrade_header && head.minor == 1;
+    Ok(())
+}
+
+/// `1*DIGIT` as a u64, `None` on anything else or overflow.
+pub fn parse_decimal(s: &[u8]) -> Option<u64> {
+    if s.is_empty() || s.len() > 19 {
+        return None;
+    }
+    s.iter().try_fold(
+        0u64,
+        |n, &b| if b.is_ascii_digit() { n.checked_mul(10)?.checked_add(u64::from(b - b'0')) } else { None },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<RequestHead, RequestError> {
+        let mut head = RequestHead::default();
+        match parse_request(text.as_bytes(), HeadLimits::default(), &mut head)? {
+            true => Ok(head),
+            false => Err(RequestError::Malformed("incomplete")),
+        }
+    }
+
+    #[test]
+    fn a_simple_get_is_read_with_its_parts() {
+        let text = "GET /a/b?x=1 HTTP/1.1\r\nHost: example.com\r\nX-A: 1\r\n\r\nNEXT";
+        let h = parse(text).expect("valid");
+        let buf = text.as_bytes();
+        assert_eq!(h.len, text.len() - 4);
+        assert_eq!(h.method(buf), b"GET");
+        assert_eq!(h.path(buf), b"/a/b");
+        assert_eq!(h.query(buf), b"x=1");
+        assert_eq!(h.host.map(|s| s.get(buf)), Some(&b"example.com"[..]));
+        assert_eq!(h.header(buf, b"x-a"), Some(&b"1"[..]));
+        assert_eq!(h.body, BodyKind::None);
+        assert!(!h.close);
+    }
+
+    #[test]
+    fn an_incomplete_head_asks_for_more() {
+        let mut head = RequestHead::default();
+        assert_eq!(parse_request(b"GET / HTTP/1.1\r\nHost: a\r\n", HeadLimits::default(), &mut head), Ok(false));
+    }
+
+    #[test]
+    fn framing_is_decided_by_length_or_chunked() {
+        assert_eq!(parse("POST / HTTP/1.1\r\nContent-Length: 12\r\n\r\n").map(|h| h.body), Ok(BodyKind::Length(12)));
+        assert_eq!(parse("POST / HTTP/1.1\r\nContent-Length: 0\r\n\r\n").map(|h| h.body), Ok(BodyKind::None));
+        assert_eq!(
+            parse("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n").map(|h| h.body),
+            Ok(BodyKind::Chunked)
+        );
+        assert_eq!(
+            parse("POST / HTTP/1.1\r\nContent-Length: 5, 5\r\nContent-Length: 5\r\n\r\n").map(|h| h.body),
+            Ok(BodyKind::Length(5)),
+            "repeated identical lengths are one length"
+        );
+    }
+
+    #[test]
+    fn ambiguous_framing_is_refused() {
+        let bad = [
+            ("POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n", 400),
+            ("POST / HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n", 400),
+            ("POST / HTTP/1.1\r\nContent-Length: +5\r\n\r\n", 400),
+            ("POST / HTTP/1.1\r\nContent-Length: 99999999999999999999\r\n\r\n", 400),
+            ("POST / HTTP/1.1\r\nContent-Length:\r\n\r\n", 400),
+            ("POST / HTTP/1.1\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", 400),
+            ("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n", 400),
+            ("POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", 501),
+            ("POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", 400),
+        ];
+        for (text, status) in bad {
+            assert_eq!(parse(text).map(|_| ()).map_err(RequestError::status), Err(status), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn malformed_heads_get_their_status() {
+        let bad = [
+            ("GET /a b HTTP/1.1\r\n\r\n", 400),
+            ("GET /\0 HTTP/1.1\r\n\r\n", 400),
+            ("G(T / HTTP/1.1\r\n\r\n", 400),
+            ("GET / HTTP/2.0\r\n\r\n", 505),
+            ("GET / HTTP/1.x\r\n\r\n", 400),
+            ("GET / HTTP/1.1\r\nBad Name: x\r\n\r\n", 400),
+            ("GET / HTTP/1.1\r\nX: a\0b\r\n\r\n", 400),
+            ("GET / HTTP/1.1\r\nX: a\r\n folded\r\n\r\n", 400),
+            ("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400),
+        ];
+        for (text, status) in bad {
+            assert_eq!(parse(text).map(|_| ()).map_err(RequestError::status), Err(status), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn limits_give_414_for_the_line_and_431_for_the_fields() {
+        let limits = HeadLimits { max_head: 64, max_headers: 2 };
+        let mut head = RequestHead::default();
+        let long_line = format!("GET /{} HTTP/1.1", "a".repeat(80));
+        assert_eq!(parse_request(long_line.as_bytes(), limits, &mut head), Err(RequestError::UriTooLong));
+        let long_fields = format!("GET / HTTP/1.1\r\nX: {}", "a".repeat(80));
+        assert_eq!(parse_request(long_fields.as_bytes(), limits, &mut head), Err(RequestError::HeadersTooLarge));
+        let many = "GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n";
+        assert_eq!(parse_request(many.as_bytes(), limits, &mut head), Err(RequestError::HeadersTooLarge));
+    }
+
+    #[test]
+    fn keep_alive_follows_the_version_and_connection_header() {
+        assert!(!parse("GET / HTTP/1.1\r\n\r\n").expect("ok").close);
+        assert!(parse("GET / HTTP/1.1\r\nConnection: close\r\n\r\n").expect("ok").close);
+        assert!(parse("GET / HTTP/1.0\r\n\r\n").expect("ok").close);
+        assert!(!parse("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n").expect("ok").close);
+    }
+
+    #[test]
+    fn connection_lists_hop_by_hop_fields_and_upgrades() {
+        let text = "GET / HTTP/1.1\r\nConnection: Upgrade, X-Secret\r\nUpgrade: websocket\r\n\r\n";
+        let h = parse(text).expect("ok");
+        assert!(h.upgrade);
+        assert_eq!(
+            h.connection_listed.iter().map(|s| s.get(text.as_bytes())).collect::<Vec<_>>(),
+            vec![&b"X-Secret"[..]]
+        );
+        assert!(
+            !parse("GET / HTTP/1.1\r\nUpgrade: websocket\r\n\r\n").expect("ok").upgrade,
+            "needs Connection: upgrade"
+        );
+        assert!(parse("POST / HTTP/1.1\r\nExpect: 100-Continue\r\n\r\n").expect("ok").expect_continue);
+    }
+
+    #[test]
+    fn a_reused_head_forgets_the_previous_request() {
+        let mut head = RequestHead::default();
+        let first = b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close, X\r\n\r\n";
+        assert_eq!(parse_request(first, HeadLimits::default(), &mut head), Ok(true));
+        let second = b"GET / HTTP/1.1\r\n\r\n";
+        assert_eq!(parse_request(second, HeadLimits::default(), &mut head), Ok(true));
+        assert!(head.host.is_none() && !head.close && head.connection_listed.is_empty() && head.headers.is_empty());
+    }
+
+    #[test]
+    fn decimal_parsing_is_strict() {
+        assert_eq!(parse_decimal(b"0"), Some(0));
+        assert_eq!(parse_decimal(b"18446744073709551615"), None, "20 digits");
+        assert_eq!(parse_decimal(b"1844674407370955161"), Some(1_844_674_407_370_955_161));
+        assert_eq!(parse_decimal(b"1 2"), None);
+        assert_eq!(parse_decimal(b""), None);
+    }
+}

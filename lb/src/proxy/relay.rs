@@ -1,0 +1,269 @@
+//! Bodies in flight: the rest of a large request body from the client to
+//! the upstream, the response body from the upstream to the client (as is,
+//! or de-chunked for an HTTP/1.0 client), and the body of a refused
+//! response read off so its keep-alive connection can be reused.
+
+use std::io::IoSlice;
+use std::time::{Duration, Instant};
+
+use tokio::net::TcpStream;
+
+use super::buffers::{Buffer, RELAY};
+use super::io::{self, IoFail};
+use super::respond::SEND_TIMEOUT;
+use crate::http1::{BodyKind, ChunkedDecoder};
+
+/// nginx `client_body_timeout` default: longest wait between two reads of a
+/// request body.
+pub const BODY_TIMEOUT: Duration = Duration::from_secs(60);
+/// A response refused for a retry is read off (to keep its connection) only
+/// up to this many body bytes and for this long; past that the connection
+/// is closed instead.
+pub const DRAIN_MAX: u64 = 64 * 1024;
+pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// How a body relay ended badly.
+#[derive(Debug)]
+pub enum RelayFail {
+    /// The client went away or stalled past its timeout.
+    Client,
+    /// The upstream closed, stalled past `read_timeout`, or broke the framing.
+    Upstream,
+    /// The client's chunked framing is invalid (400).
+    BadClientBody,
+}
+
+/// The part of a request body still to come from the client after what
+/// was already read with the head.
+pub struct PendingBody {
+    kind: PendingKind,
+}
+
+enum PendingKind {
+    Length(u64),
+    Chunked(ChunkedDecoder),
+}
+
+impl PendingBody {
+    pub fn length(left: u64) -> PendingBody {
+        PendingBody { kind: PendingKind::Length(left) }
+    }
+
+    pub fn chunked(decoder: ChunkedDecoder) -> PendingBody {
+        PendingBody { kind: PendingKind::Chunked(decoder) }
+    }
+
+    pub fn is_done(&self) -> bool {
+        match &self.kind {
+            PendingKind::Length(left) => *left == 0,
+            PendingKind::Chunked(d) => d.is_done(),
+        }
+    }
+}
+
+/// Copy the rest of the request body from `client` to `upstream`. Bytes
+/// the client sent after the body (a pipelined request) stay at the front
+/// of `rest` (which is empty otherwise).
+pub async fn request_body(
+    client: &mut TcpStream,
+    upstream: &mut TcpStream,
+    body: &mut PendingBody,
+    rest: &mut Buffer,
+    send_timeout: Duration,
+) -> Result<(), RelayFail> {
+    rest.clear();
+    while !body.is_done() {
+        rest.clear();
+        let n = io::read_some(client, rest, BODY_TIMEOUT, RELAY).await.map_err(|_| RelayFail::Client)?;
+        if n == 0 {
+            return Err(RelayFail::Client);
+        }
+        let take = match &mut body.kind {
+            PendingKind::Length(left) => {
+                let take = (n as u64).min(*left) as usize;
+                *left -= take as u64;
+                take
+            }
+            PendingKind::Chunked(d) => d.feed(rest, |_| {}).map_err(|_| RelayFail::BadClientBody)?.consumed,
+        };
+        io::write_one(upstream, &rest[..take], send_timeout).await.map_err(|_| RelayFail::Upstream)?;
+        rest.consume(take);
+    }
+    Ok(())
+}
+
+/// How the response body goes to the client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    /// As the upstream framed it (length, chunks, close).
+    AsIs(BodyKind),
+    /// Chunked from the upstream, plain to an HTTP/1.0 client (which then
+    /// reads until the close).
+    Dechunk,
+}
+
+/// What a finished response relay leaves.
+#[derive(Debug, Clone, Copy)]
+pub struct Relayed {
+    /// Body bytes the client got.
+    pub bytes: u64,
+    /// The upstream connection ended the response cleanly and may be reused.
+    pub upstream_clean: bool,
+}
+
+/// Send `head` (already written for the client) and the response body:
+/// `ubuf` holds what was read past the response head, the rest comes from
+/// `upstream`, each read within `read_timeout`.
+pub async fn response(
+    client: &mut TcpStream,
+    upstream: &mut TcpStream,
+    head: &mut Vec<u8>,
+    ubuf: &mut Buffer,
+    framing: Framing,
+    read_timeout: Duration,
+) -> (Relayed, Option<RelayFail>) {
+    let mut sent = 0u64;
+    let fail = |sent, f| (Relayed { bytes: sent, upstream_clean: false }, Some(f));
+    match framing {
+        Framing::AsIs(BodyKind::None) => {
+            if write_client(client, &[head]).await.is_err() {
+                return fail(0, RelayFail::Client);
+            }
+            (Relayed { bytes: 0, upstream_clean: ubuf.is_empty() }, None)
+        }
+        Framing::AsIs(BodyKind::Length(n)) => {
+            let first = (ubuf.len() as u64).min(n) as usize;
+            let mut extra = ubuf.len() > first;
+            if write_client(client, &[head, &ubuf[..first]]).await.is_err() {
+                return fail(0, RelayFail::Client);
+            }
+            sent += first as u64;
+            while sent < n {
+                ubuf.clear();
+                let got = match read_upstream(upstream, ubuf, read_timeout).await {
+                    Ok(got) => got,
+                    Err(f) => return fail(sent, f),
+                };
+                let take = (got as u64).min(n - sent) as usize;
+                extra |= got > take;
+                if write_client(client, &[&ubuf[..take]]).await.is_err() {
+                    return fail(sent, RelayFail::Client);
+                }
+                sent += take as u64;
+            }
+            (Relayed { bytes: sent, upstream_clean: !extra }, None)
+        }
+        Framing::AsIs(BodyKind::Chunked) | Framing::Dechunk => {
+            let dechunk = framing == Framing::Dechunk;
+            let mut decoder = ChunkedDecoder::new();
+            let mut first = true;
+            loop {
+                if !first {
+                    ubuf.clear();
+                    if let Err(f) = read_upstream(upstream, ubuf, read_timeout).await {
+                        return fail(sent, f);
+                    }
+                    head.clear();
+                }
+                first = false;
+                let before = head.len();
+                let progress = match decoder.feed(ubuf, |data| {
+                    if dechunk {
+                        head.extend_from_slice(data);
+                    }
+                }) {
+                    Ok(p) => p,
+                    Err(_) => return fail(sent, RelayFail::Upstream),
+                };
+                let chunk: &[u8] = if dechunk { &[] } else { &ubuf[..progress.consumed] };
+                sent += if dechunk { (head.len() - before) as u64 } else { chunk.len() as u64 };
+                if write_client(client, &[head, chunk]).await.is_err() {
+                    return fail(sent, RelayFail::Client);
+                }
+                if progress.done {
+                    return (Relayed { bytes: sent, upstream_clean: progress.consumed == ubuf.len() }, None);
+                }
+            }
+        }
+        Framing::AsIs(BodyKind::UntilClose) => {
+            if write_client(client, &[head, ubuf]).await.is_err() {
+                return fail(0, RelayFail::Client);
+            }
+            sent += ubuf.len() as u64;
+            loop {
+                ubuf.clear();
+                match io::read_some(upstream, ubuf, read_timeout, RELAY).await {
+                    Ok(0) => return (Relayed { bytes: sent, upstream_clean: false }, None),
+                    Ok(_) => {}
+                    Err(_) => return fail(sent, RelayFail::Upstream),
+                }
+                if write_client(client, &[ubuf]).await.is_err() {
+                    return fail(sent, RelayFail::Client);
+                }
+                sent += ubuf.len() as u64;
+            }
+        }
+    }
+}
+
+async fn write_client(client: &mut TcpStream, parts: &[&[u8]]) -> Result<(), IoFail> {
+    let mut slices: [IoSlice<'_>; 2] = [IoSlice::new(b""), IoSlice::new(b"")];
+    for (slot, part) in slices.iter_mut().zip(parts) {
+        *slot = IoSlice::new(part);
+    }
+    io::write_all(client, &mut slices[..parts.len()], SEND_TIMEOUT).await
+}
+
+/// One read of more body; the upstream closing mid-body is a failure.
+async fn read_upstream(upstream: &mut TcpStream, ubuf: &mut Buffer, limit: Duration) -> Result<usize, RelayFail> {
+    match io::read_some(upstream, ubuf, limit, RELAY).await {
+        Ok(0) | Err(_) => Err(RelayFail::Upstream),
+        Ok(n) => Ok(n),
+    }
+}
+
+async fn read_by(upstream: &mut TcpStream, ubuf: &mut Buffer, deadline: Instant) -> Result<usize, IoFail> {
+    ubuf.clear();
+    io::read_some(upstream, ubuf, deadline.saturating_duration_since(Instant::now()), RELAY).await
+}
+
+/// Read off the body of a response that is not passed on (a status that
+/// moves the request to another server), within [`DRAIN_MAX`] bytes and
+/// [`DRAIN_TIMEOUT`]: true when the connection ended the response cleanly
+/// and may be reused. `ubuf` holds what was read past the head.
+pub async fn drain(upstream: &mut TcpStream, ubuf: &mut Buffer, body: BodyKind) -> bool {
+    let deadline = Instant::now() + DRAIN_TIMEOUT;
+    match body {
+        BodyKind::None => ubuf.is_empty(),
+        BodyKind::UntilClose => false,
+        BodyKind::Length(n) if n > DRAIN_MAX => false,
+        BodyKind::Length(n) => {
+            let mut seen = ubuf.len() as u64;
+            while seen < n {
+                match read_by(upstream, ubuf, deadline).await {
+                    Ok(got) if got > 0 => seen += got as u64,
+                    _ => return false,
+                }
+            }
+            seen == n
+        }
+        BodyKind::Chunked => {
+            let mut decoder = ChunkedDecoder::new();
+            let mut seen = 0u64;
+            loop {
+                let Ok(p) = decoder.feed(ubuf, |_| {}) else { return false };
+                seen += p.consumed as u64;
+                if p.done {
+                    return p.consumed == ubuf.len();
+                }
+                if seen > DRAIN_MAX {
+                    return false;
+                }
+                match read_by(upstream, ubuf, deadline).await {
+                    Ok(got) if got > 0 => {}
+                    _ => return false,
+                }
+            }
+        }
+    }
+}
