@@ -8,6 +8,13 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 
+/// jemalloc: as fast as glibc's malloc and mimalloc on the request path,
+/// and the least memory per idle connection, given back after close
+/// (measured: loadtest/README.md, "Allocator").
+#[cfg(feature = "jemalloc")]
+#[global_allocator]
+static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[derive(Parser)]
 #[command(name = "tandem", version, about = "A Pingora reverse proxy that keeps nginx's upstream contract")]
 struct Cli {

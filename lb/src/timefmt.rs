@@ -63,6 +63,25 @@ pub fn write_common_log(out: &mut String, t: SystemTime) {
     let _ = write!(out, "{:02}/{month}/{:04}:{:02}:{:02}:{:02} +0000", c.day, c.year, c.hour, c.minute, c.second);
 }
 
+/// [`write_common_log`] for byte buffers, formatted once per second and
+/// thread (an access log writes the same second thousands of times).
+pub fn write_common_log_bytes(out: &mut Vec<u8>, t: SystemTime) {
+    use std::cell::RefCell;
+    thread_local! {
+        static LAST: RefCell<(u64, String)> = const { RefCell::new((u64::MAX, String::new())) };
+    }
+    let secs = t.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    LAST.with(|last| {
+        let mut last = last.borrow_mut();
+        if last.0 != secs {
+            last.1.clear();
+            write_common_log(&mut last.1, UNIX_EPOCH + std::time::Duration::from_secs(secs));
+            last.0 = secs;
+        }
+        out.extend_from_slice(last.1.as_bytes());
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -81,5 +100,15 @@ mod tests {
         let mut s = String::new();
         write_common_log(&mut s, UNIX_EPOCH + Duration::from_secs(1_795_255_445));
         assert_eq!(s, "21/Nov/2026:10:04:05 +0000");
+    }
+
+    #[test]
+    fn the_cached_common_log_time_follows_the_second() {
+        let t = UNIX_EPOCH + Duration::from_secs(1_795_255_445);
+        let mut out = Vec::new();
+        write_common_log_bytes(&mut out, t);
+        write_common_log_bytes(&mut out, t + Duration::from_millis(999));
+        write_common_log_bytes(&mut out, t + Duration::from_secs(1));
+        assert_eq!(out, b"21/Nov/2026:10:04:05 +000021/Nov/2026:10:04:05 +000021/Nov/2026:10:04:06 +0000");
     }
 }

@@ -1,8 +1,6 @@
 //! Access log lines, pure: text in nginx's combined format plus tandem's
 //! fields, or one JSON object per line.
 
-use std::fmt::Write;
-use std::net::IpAddr;
 use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
@@ -31,7 +29,8 @@ pub struct TryRecord {
 #[derive(Debug, Clone)]
 pub struct Entry<'a> {
     pub time: SystemTime,
-    pub client: Option<IpAddr>,
+    /// The client's address as text (nginx `$remote_addr`).
+    pub client: Option<&'a str>,
     pub method: &'a str,
     /// Path and query, as the client sent them.
     pub uri: &'a str,
@@ -49,57 +48,74 @@ pub struct Entry<'a> {
     pub user_agent: &'a str,
 }
 
-fn result_text(r: TryResult) -> std::borrow::Cow<'static, str> {
-    match r {
-        TryResult::Status(s) => s.to_string().into(),
-        TryResult::Failed(reason) => reason.as_str().into(),
-        TryResult::Abandoned => "-".into(),
-    }
-}
-
 /// `127.0.0.1 - - [21/Nov/2026:10:04:05 +0000] "GET /x HTTP/1.1" 200 12 "-" "curl/8"
 /// rt=0.003 upstream=app tries="127.0.0.1:9001 connect_refused, 127.0.0.1:9002 200" host="a" id=...`
 pub fn format_text(e: &Entry<'_>) -> String {
-    let mut s = String::with_capacity(256);
-    match e.client {
-        Some(ip) => {
-            let _ = write!(s, "{ip}");
-        }
-        None => s.push('-'),
-    }
-    s.push_str(" - - [");
-    timefmt::write_common_log(&mut s, e.time);
-    s.push_str("] \"");
-    escape_into(&mut s, e.method);
-    s.push(' ');
-    escape_into(&mut s, e.uri);
-    s.push(' ');
-    s.push_str(e.protocol);
-    let _ = write!(s, "\" {} {} \"", e.status, e.bytes);
-    escape_or_dash(&mut s, e.referer);
-    s.push_str("\" \"");
-    escape_or_dash(&mut s, e.user_agent);
-    let _ = write!(s, "\" rt={:.3} upstream=", e.duration.as_secs_f64());
-    if e.upstream.is_empty() {
-        s.push('-');
-    } else {
-        s.push_str(e.upstream);
-    }
-    s.push_str(" tries=\"");
+    let mut out = Vec::with_capacity(256);
+    write_text(&mut out, e);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// [`format_text`] appended to `out`, without allocating.
+pub fn write_text(out: &mut Vec<u8>, e: &Entry<'_>) {
+    out.extend_from_slice(e.client.unwrap_or("-").as_bytes());
+    out.extend_from_slice(b" - - [");
+    timefmt::write_common_log_bytes(out, e.time);
+    out.extend_from_slice(b"] \"");
+    escape_into(out, e.method);
+    out.push(b' ');
+    escape_into(out, e.uri);
+    out.push(b' ');
+    out.extend_from_slice(e.protocol.as_bytes());
+    out.extend_from_slice(b"\" ");
+    decimal(out, u64::from(e.status));
+    out.push(b' ');
+    decimal(out, e.bytes as u64);
+    out.extend_from_slice(b" \"");
+    escape_or_dash(out, e.referer);
+    out.extend_from_slice(b"\" \"");
+    escape_or_dash(out, e.user_agent);
+    // Seconds with milliseconds, as nginx's $request_time (rounded down).
+    let ms = e.duration.as_millis() as u64;
+    out.extend_from_slice(b"\" rt=");
+    decimal(out, ms / 1000);
+    out.push(b'.');
+    let frac = ms % 1000;
+    out.extend_from_slice(&[b'0' + (frac / 100) as u8, b'0' + (frac / 10 % 10) as u8, b'0' + (frac % 10) as u8]);
+    out.extend_from_slice(b" upstream=");
+    out.extend_from_slice(if e.upstream.is_empty() { b"-" } else { e.upstream.as_bytes() });
+    out.extend_from_slice(b" tries=\"");
     for (i, (server, result)) in e.tries.iter().enumerate() {
         if i > 0 {
-            s.push_str(", ");
+            out.extend_from_slice(b", ");
         }
-        escape_into(&mut s, server);
-        s.push(' ');
-        s.push_str(&result_text(*result));
+        escape_into(out, server);
+        out.push(b' ');
+        match result {
+            TryResult::Status(s) => decimal(out, u64::from(*s)),
+            TryResult::Failed(reason) => out.extend_from_slice(reason.as_str().as_bytes()),
+            TryResult::Abandoned => out.push(b'-'),
+        }
     }
-    s.push_str("\" host=\"");
-    escape_or_dash(&mut s, e.host);
-    s.push_str("\" id=");
-    escape_into(&mut s, e.request_id);
-    s.push('\n');
-    s
+    out.extend_from_slice(b"\" host=\"");
+    escape_or_dash(out, e.host);
+    out.extend_from_slice(b"\" id=");
+    escape_into(out, e.request_id);
+    out.push(b'\n');
+}
+
+fn decimal(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
 }
 
 #[derive(Serialize)]
@@ -114,7 +130,7 @@ struct JsonTry<'a> {
 #[derive(Serialize)]
 struct JsonLine<'a> {
     time: String,
-    client: Option<String>,
+    client: Option<&'a str>,
     method: &'a str,
     uri: &'a str,
     protocol: &'a str,
@@ -131,6 +147,13 @@ struct JsonLine<'a> {
 
 /// One JSON object and a newline; field names as in [`Entry`].
 pub fn format_json(e: &Entry<'_>) -> String {
+    let mut out = Vec::with_capacity(384);
+    write_json(&mut out, e);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// [`format_json`] appended to `out`.
+pub fn write_json(out: &mut Vec<u8>, e: &Entry<'_>) {
     let tries = e
         .tries
         .iter()
@@ -149,7 +172,7 @@ pub fn format_json(e: &Entry<'_>) -> String {
         .collect();
     let line = JsonLine {
         time: timefmt::rfc3339(e.time),
-        client: e.client.map(|ip| ip.to_string()),
+        client: e.client,
         method: e.method,
         uri: e.uri,
         protocol: e.protocol,
@@ -163,14 +186,15 @@ pub fn format_json(e: &Entry<'_>) -> String {
         referer: e.referer,
         user_agent: e.user_agent,
     };
-    let mut s = serde_json::to_string(&line).unwrap_or_else(|_| String::from("{}"));
-    s.push('\n');
-    s
+    if serde_json::to_writer(&mut *out, &line).is_err() {
+        out.extend_from_slice(b"{}");
+    }
+    out.push(b'\n');
 }
 
-fn escape_or_dash(out: &mut String, value: &str) {
+fn escape_or_dash(out: &mut Vec<u8>, value: &str) {
     if value.is_empty() {
-        out.push('-');
+        out.push(b'-');
     } else {
         escape_into(out, value);
     }
@@ -178,12 +202,19 @@ fn escape_or_dash(out: &mut String, value: &str) {
 
 /// nginx's escaping for log fields: `"`, `\` and bytes outside printable
 /// ASCII become `\xHH`, so a client cannot forge lines or fields.
-fn escape_into(out: &mut String, value: &str) {
+fn escape_into(out: &mut Vec<u8>, value: &str) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let needs = |b: u8| b == b'"' || b == b'\\' || !(0x20..0x7f).contains(&b);
+    if !value.bytes().any(needs) {
+        // The usual case: copied at once.
+        out.extend_from_slice(value.as_bytes());
+        return;
+    }
     for b in value.bytes() {
-        if b == b'"' || b == b'\\' || !(0x20..0x7f).contains(&b) {
-            let _ = write!(out, "\\x{b:02X}");
+        if needs(b) {
+            out.extend_from_slice(&[b'\\', b'x', HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]);
         } else {
-            out.push(b as char);
+            out.push(b);
         }
     }
 }
@@ -196,7 +227,7 @@ mod tests {
     fn entry<'a>(tries: &'a [(&'a str, TryResult)]) -> Entry<'a> {
         Entry {
             time: UNIX_EPOCH + Duration::from_secs(1_795_255_445),
-            client: Some("10.0.0.7".parse().unwrap_or_else(|_| unreachable!())),
+            client: Some("10.0.0.7"),
             method: "GET",
             uri: "/a?b=\"c\"",
             protocol: "HTTP/1.1",

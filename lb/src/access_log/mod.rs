@@ -1,25 +1,32 @@
 //! The access log: one line per request, text (combined-log-like) or JSON,
 //! to stderr, stdout or a file.
 //!
-//! Off the request path: the proxy formats the line into a fresh `String`
-//! and hands it to a writer thread over a bounded channel; it never waits on
-//! I/O. When the writer falls behind by [`QUEUE_LINES`] lines, lines are
-//! dropped and counted ([`dropped`], also in the metrics) rather than
-//! slowing requests down.
+//! Off the request path: each proxy worker formats lines into its own
+//! batch (no allocation per line) and hands a batch to the writer thread
+//! when it holds [`BATCH_BYTES`] or every [`FLUSH_EVERY`] (nginx's
+//! `access_log ... buffer= flush=`); the writer writes and flushes. The
+//! proxy never waits on I/O: when the writer is [`QUEUE_BATCHES`] batches
+//! behind, a batch is dropped and its lines counted ([`dropped`], also in
+//! the metrics) rather than slowing requests down.
 
 mod format;
 
-pub use format::{format_json, format_text, Entry, TryRecord, TryResult};
+pub use format::{format_json, format_text, write_json, write_text, Entry, TryRecord, TryResult};
 
 use std::fs::OpenOptions;
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
+use std::time::Duration;
 
 use crate::config::{AccessLog, LogFormat, LogTarget};
 
-/// Lines waiting for the writer before new ones are dropped.
-pub const QUEUE_LINES: usize = 16_384;
+/// A worker hands its lines over once they fill this many bytes...
+pub const BATCH_BYTES: usize = 64 * 1024;
+/// ...or this long after the first of them, whichever comes first.
+pub const FLUSH_EVERY: Duration = Duration::from_millis(100);
+/// Batches waiting for the writer before new ones are dropped (4 MiB).
+pub const QUEUE_BATCHES: usize = 64;
 
 static DROPPED: AtomicU64 = AtomicU64::new(0);
 
@@ -33,7 +40,7 @@ pub fn dropped() -> u64 {
 #[derive(Debug)]
 pub struct AccessLogger {
     format: LogFormat,
-    lines: SyncSender<String>,
+    batches: SyncSender<Vec<u8>>,
 }
 
 impl AccessLogger {
@@ -45,29 +52,45 @@ impl AccessLogger {
             LogTarget::Stdout => Box::new(io::stdout()),
             LogTarget::File(path) => Box::new(OpenOptions::new().create(true).append(true).open(path)?),
         };
-        let (lines, rx) = sync_channel(QUEUE_LINES);
-        std::thread::Builder::new().name("access-log".into()).spawn(move || write_lines(rx, out))?;
-        Ok(AccessLogger { format: config.format, lines })
+        let (batches, rx) = sync_channel(QUEUE_BATCHES);
+        std::thread::Builder::new().name("access-log".into()).spawn(move || write_batches(rx, out))?;
+        Ok(AccessLogger { format: config.format, batches })
     }
 
-    pub fn log(&self, entry: &Entry<'_>) {
-        let line = match self.format {
-            LogFormat::Text => format_text(entry),
-            LogFormat::Json => format_json(entry),
-        };
-        if let Err(TrySendError::Full(_)) = self.lines.try_send(line) {
-            DROPPED.fetch_add(1, Relaxed);
+    /// Append the line for `entry` to `batch`.
+    pub fn format_into(&self, batch: &mut Vec<u8>, entry: &Entry<'_>) {
+        match self.format {
+            LogFormat::Text => write_text(batch, entry),
+            LogFormat::Json => write_json(batch, entry),
         }
+    }
+
+    /// Hand whole lines to the writer; never blocks.
+    pub fn send(&self, batch: Vec<u8>) {
+        if batch.is_empty() {
+            return;
+        }
+        if let Err(TrySendError::Full(batch)) = self.batches.try_send(batch) {
+            let lines = batch.iter().filter(|&&b| b == b'\n').count();
+            DROPPED.fetch_add(lines as u64, Relaxed);
+        }
+    }
+
+    /// One line on its own (tests, and callers without a batch).
+    pub fn log(&self, entry: &Entry<'_>) {
+        let mut line = Vec::with_capacity(256);
+        self.format_into(&mut line, entry);
+        self.send(line);
     }
 }
 
-/// Write lines as they come, flushing whenever the queue runs empty.
-fn write_lines(rx: Receiver<String>, out: Box<dyn Write + Send>) {
+/// Write batches as they come, flushing whenever the queue runs empty.
+fn write_batches(rx: Receiver<Vec<u8>>, out: Box<dyn Write + Send>) {
     let mut out = io::BufWriter::with_capacity(64 * 1024, out);
-    while let Ok(line) = rx.recv() {
-        let _ = out.write_all(line.as_bytes());
-        while let Ok(line) = rx.try_recv() {
-            let _ = out.write_all(line.as_bytes());
+    while let Ok(batch) = rx.recv() {
+        let _ = out.write_all(&batch);
+        while let Ok(batch) = rx.try_recv() {
+            let _ = out.write_all(&batch);
         }
         if let Err(e) = out.flush() {
             log::warn!("access log: cannot write: {e}");

@@ -108,10 +108,21 @@ impl RequestHead {
         self.target.get(buf)
     }
 
-    /// The path of the target (before `?`).
+    /// The path of the target (before `?`); for an absolute-form target
+    /// (`http://host/p`) the path after the authority.
     pub fn path<'a>(&self, buf: &'a [u8]) -> &'a [u8] {
-        let t = self.target(buf);
+        let t = origin(self.target(buf)).1;
+        let t = if t.is_empty() { &b"/"[..] } else { t };
         t.iter().position(|&b| b == b'?').map_or(t, |i| &t[..i])
+    }
+
+    /// The host a request is for: the authority of an absolute-form target
+    /// (which RFC 9112 section 3.2.2 says wins), else the `Host` header.
+    pub fn host<'a>(&self, buf: &'a [u8]) -> &'a [u8] {
+        match origin(self.target(buf)).0 {
+            Some(authority) => authority,
+            None => self.host.map(|h| h.get(buf)).unwrap_or(b""),
+        }
     }
 
     /// The query of the target (after `?`), empty without one.
@@ -136,6 +147,20 @@ impl RequestHead {
         listed.clear();
         *self = RequestHead { headers, connection_listed: listed, ..RequestHead::default() };
     }
+}
+
+/// An absolute-form target split into (authority, path and query); an
+/// origin-form one is all path.
+fn origin(target: &[u8]) -> (Option<&[u8]>, &[u8]) {
+    let rest = if target.len() > 7 && target[..7].eq_ignore_ascii_case(b"http://") {
+        &target[7..]
+    } else if target.len() > 8 && target[..8].eq_ignore_ascii_case(b"https://") {
+        &target[8..]
+    } else {
+        return (None, target);
+    };
+    let end = rest.iter().position(|&b| b == b'/' || b == b'?').unwrap_or(rest.len());
+    (Some(&rest[..end]), &rest[end..])
 }
 
 /// Parse the head at the start of `buf` into `head`: `Ok(true)` when it is
@@ -317,6 +342,20 @@ mod tests {
         assert_eq!(h.header(buf, b"x-a"), Some(&b"1"[..]));
         assert_eq!(h.body, BodyKind::None);
         assert!(!h.close);
+    }
+
+    #[test]
+    fn an_absolute_form_target_routes_by_its_authority_and_path() {
+        let text = "GET http://shop.example:8080/a/b?q=1 HTTP/1.1\r\nHost: other\r\n\r\n";
+        let h = parse(text).expect("valid");
+        let buf = text.as_bytes();
+        assert_eq!(h.host(buf), b"shop.example:8080");
+        assert_eq!(h.path(buf), b"/a/b");
+        assert_eq!(h.query(buf), b"q=1");
+        let bare = "GET http://shop.example HTTP/1.1\r\n\r\n";
+        assert_eq!(parse(bare).expect("valid").path(bare.as_bytes()), b"/");
+        let plain = "GET /x HTTP/1.1\r\nHost: h\r\n\r\n";
+        assert_eq!(parse(plain).expect("valid").host(plain.as_bytes()), b"h");
     }
 
     #[test]

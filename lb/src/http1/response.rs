@@ -38,6 +38,11 @@ pub struct ResponseHead {
 }
 
 impl ResponseHead {
+    /// Framed in chunks (then any `Content-Length` is not forwarded).
+    pub fn is_chunked(&self) -> bool {
+        self.chunked
+    }
+
     /// 1xx other than 101: a response header follows it.
     pub fn is_interim(&self) -> bool {
         (100..200).contains(&self.status) && self.status != 101

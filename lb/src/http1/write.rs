@@ -148,6 +148,8 @@ pub fn client_response(
         if (is_hop_by_hop(name) && !upgrade_kept)
             || listed(buf, &resp.connection_listed, name)
             || (dechunk && name.eq_ignore_ascii_case(b"transfer-encoding"))
+            // RFC 9112 6.3: chunked wins, and a length must not go with it.
+            || (resp.is_chunked() && name.eq_ignore_ascii_case(b"content-length"))
             || extra.iter().any(|(n, _)| n.as_str().as_bytes().eq_ignore_ascii_case(name))
         {
             continue;
@@ -342,6 +344,17 @@ mod tests {
         assert_eq!(out, "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n");
         let out =
             response("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", &[], ClientConnection::KeepAlive, false);
+        assert_eq!(out, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+    }
+
+    #[test]
+    fn a_length_does_not_go_out_with_chunks() {
+        let out = response(
+            "HTTP/1.1 200 OK\r\nContent-Length: 9\r\nTransfer-Encoding: chunked\r\n\r\n",
+            &[],
+            ClientConnection::KeepAlive,
+            false,
+        );
         assert_eq!(out, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
     }
 

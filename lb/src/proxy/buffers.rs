@@ -17,7 +17,7 @@ pub const HEAD: usize = 4096;
 /// Room for an upstream's response head and each read of a body.
 pub const RELAY: usize = 16 * 1024;
 /// Buffers of each size a thread keeps for reuse.
-const KEEP: usize = 256;
+const KEEP: usize = 64;
 
 thread_local! {
     static FREE: RefCell<[Vec<Vec<u8>>; 2]> = const { RefCell::new([Vec::new(), Vec::new()]) };

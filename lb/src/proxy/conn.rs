@@ -33,41 +33,23 @@ pub const HEADER_TIMEOUT: Duration = Duration::from_secs(60);
 pub const SHUTDOWN_READ_GRACE: Duration = Duration::from_secs(1);
 
 /// The client side of a connection.
+/// Kept small: every idle keep-alive connection's task holds one.
 pub struct Client {
     pub stream: TcpStream,
     pub addr: SocketAddr,
-    ip_text: [u8; 46],
-    ip_len: u8,
     /// Index of the listener (in `listen` order).
-    pub listener: usize,
+    pub listener: u16,
     /// Requests answered on this connection so far.
     pub served: u32,
 }
 
 impl Client {
     fn new(stream: TcpStream, addr: SocketAddr, listener: usize) -> Client {
-        let mut ip_text = [0u8; 46];
-        let ip_len = {
-            use std::io::Write;
-            let mut cursor = &mut ip_text[..];
-            let _ = write!(cursor, "{}", addr.ip());
-            46 - cursor.len()
-        };
-        Client { stream, addr, ip_text, ip_len: ip_len as u8, listener, served: 0 }
+        Client { stream, addr, listener: listener as u16, served: 0 }
     }
 
     pub fn ip(&self) -> IpAddr {
         self.addr.ip()
-    }
-
-    /// The client's address as text (nginx `$remote_addr`), made once per connection.
-    pub fn ip_text(&self) -> &[u8] {
-        &self.ip_text[..usize::from(self.ip_len)]
-    }
-
-    /// The stream to write to and the address text, borrowed together.
-    pub fn parts(&mut self) -> (&mut TcpStream, &[u8]) {
-        (&mut self.stream, &self.ip_text[..usize::from(self.ip_len)])
     }
 }
 
@@ -92,11 +74,15 @@ pub async fn serve(worker: Rc<Worker>, stream: TcpStream, addr: SocketAddr, list
             Head::Gone => return,
             Head::Refused(e) => {
                 debug!("client {}: {} ({})", client.addr, e.reason(), e.status());
-                respond::refuse(&worker, &mut client, e.status()).await;
+                // Boxed like the exchange: rare, and kept out of the idle task.
+                Box::pin(respond::refuse(&worker, &mut client, e.status())).await;
                 return;
             }
         }
-        let keep_alive = exchange::handle(&worker, &mut client, &mut buf, &mut scratch).await;
+        // Boxed: the request's state (its tries, relays, timers) lives only
+        // while it is in flight, so an idle keep-alive connection's task
+        // stays a few hundred bytes instead of carrying it.
+        let keep_alive = Box::pin(exchange::handle(&worker, &mut client, &mut buf, &mut scratch)).await;
         client.served += 1;
         if !keep_alive || worker.stopping() {
             return;
@@ -115,18 +101,28 @@ async fn wait_for_request(worker: &Worker, client: &Client) -> bool {
     let first = client.served == 0;
     let stopped = worker.stopped();
     if worker.stopping() {
-        return first && readable_within(client, SHUTDOWN_READ_GRACE).await;
+        return first && Box::pin(readable_within(client, SHUTDOWN_READ_GRACE)).await;
     }
     let limit = if first { HEADER_TIMEOUT } else { KEEPALIVE_TIMEOUT };
-    tokio::select! {
-        r = client.stream.readable() => r.is_ok(),
-        _ = tokio::time::sleep(limit) => false,
-        _ = stopped => first && readable_within(client, SHUTDOWN_READ_GRACE).await,
-    }
+    let stopped_first = tokio::select! {
+        r = read_ready(&client.stream) => return r.is_ok(),
+        _ = tokio::time::sleep(limit) => return false,
+        _ = stopped => first,
+    };
+    // Boxed: only at shutdown, so its timer is not part of every idle task.
+    stopped_first && Box::pin(readable_within(client, SHUTDOWN_READ_GRACE)).await
 }
 
 async fn readable_within(client: &Client, limit: Duration) -> bool {
-    matches!(tokio::time::timeout(limit, client.stream.readable()).await, Ok(Ok(())))
+    matches!(tokio::time::timeout(limit, read_ready(&client.stream)).await, Ok(Ok(())))
+}
+
+/// Resolves once `stream` has bytes (or an EOF) to read. The same as
+/// `stream.readable()`, which carries a 150-byte waiter: this keeps the
+/// waker in the socket's own reader slot, so an idle task stays small (a
+/// connection has one reader).
+fn read_ready(stream: &TcpStream) -> impl std::future::Future<Output = std::io::Result<()>> + '_ {
+    std::future::poll_fn(move |cx| stream.poll_read_ready(cx))
 }
 
 enum Head {

@@ -12,7 +12,7 @@ use super::buffers::{Buffer, RELAY};
 use super::conn::Client;
 use super::errors::TryFail;
 use super::io;
-use super::key::request_key;
+use super::key::{ip_text, request_key};
 use super::relay::{self, Framing, PendingBody, RelayFail, BODY_TIMEOUT};
 use super::request_id::new_request_id;
 use super::respond::{self, Done, SEND_TIMEOUT};
@@ -63,8 +63,7 @@ pub async fn handle(w: &Worker, client: &mut Client, buf: &mut Buffer, s: &mut S
         finish(w, &view, client, buf, req, &Done::own(started, if ok { 405 } else { 499 }), req.len);
         return false;
     }
-    let host = req.host.map(|h| h.get(buf)).unwrap_or(b"");
-    let Some(index) = view.runtime.router.find(host, req.path(buf)) else {
+    let Some(index) = view.runtime.router.find(req.host(buf), req.path(buf)) else {
         let keep = req.body == BodyKind::None && !req.close && !w.stopping();
         let ok = respond::error(client, out, &view, 404, client_connection(req, keep), is_head).await;
         finish(w, &view, client, buf, req, &Done::own(started, if ok { 404 } else { 499 }), req.len);
@@ -93,19 +92,20 @@ pub async fn handle(w: &Worker, client: &mut Client, buf: &mut Buffer, s: &mut S
     };
 
     let made_id = new_request_id();
+    // The client's address as text (nginx `$remote_addr`), on the stack.
+    let ip_key = ip_text(client.ip());
     let request_id: &[u8] = req.header(buf, b"x-request-id").unwrap_or(&made_id);
     // Bytes the client sent after a streamed body (a pipelined request).
     let mut rest: Option<Buffer> = None;
     let mut tries = Tries::new(up, started);
     let end = {
-        let (stream, ip_text) = client.parts();
         let mut t = TryCtx {
             w,
             view: &view,
             up,
-            stream,
-            ip_text,
-            ip: client_ip(ip_text),
+            stream: &mut client.stream,
+            ip_text: ip_key.bytes(),
+            ip: Some(client.addr.ip()),
             buf: &buf[..],
             req,
             resp,
@@ -135,7 +135,7 @@ pub async fn handle(w: &Worker, client: &mut Client, buf: &mut Buffer, s: &mut S
         Body::Streaming { in_buf, pending } => (req.len + in_buf, pending.is_done()),
     };
     let done = Done { started, status, bytes, upstream: Some(up), tries: &tries.records, request_id };
-    respond::record(w, &view, client, req, buf, &done);
+    respond::record_with_ip(w, &view, client, ip_key.bytes(), req, buf, &done);
     buf.consume(consumed);
     if let Some(rest) = rest {
         buf.extend_from_slice(&rest);
@@ -170,10 +170,6 @@ fn client_connection(req: &RequestHead, keep: bool) -> ClientConnection {
         (true, 0) => ClientConnection::KeepAlive10,
         (true, _) => ClientConnection::KeepAlive,
     }
-}
-
-fn client_ip(text: &[u8]) -> Option<std::net::IpAddr> {
-    std::str::from_utf8(text).ok()?.parse().ok()
 }
 
 /// Read a body of up to [`RETRY_BUFFER`] bytes whole into `buf`, after the
@@ -270,10 +266,11 @@ async fn run_tries(t: &mut TryCtx<'_>, tries: &mut Tries<'_>, body: &mut Body, r
     let key = request_key(&t.up.config.balance, t.req, t.buf, t.ip, t.ip_text);
     let mut last: Option<TryFail> = None;
     loop {
-        let Some(index) = tries.pick(key.bytes(), Instant::now()) else {
+        let now = Instant::now();
+        let Some(index) = tries.pick(key.bytes(), now) else {
             return End::Error(last.map_or(502, TryFail::client_status));
         };
-        match try_once(t, tries, index, body, rest).await {
+        match try_once(t, tries, index, now, body, rest).await {
             TryEnd::Answered { status, bytes, keep_alive } => return End::Answered { status, bytes, keep_alive },
             TryEnd::StatusRetry => {}
             TryEnd::ClientGone => {
@@ -309,16 +306,19 @@ async fn run_tries(t: &mut TryCtx<'_>, tries: &mut Tries<'_>, body: &mut Body, r
     }
 }
 
+/// One try on server `index`, picked at `now` (the pool's clock too: an idle
+/// connection's age needs no finer time).
 async fn try_once(
     t: &mut TryCtx<'_>,
     tries: &mut Tries<'_>,
     index: usize,
+    now: Instant,
     body: &mut Body,
     rest: &mut Option<Buffer>,
 ) -> TryEnd {
     let cfg = &t.up.config;
     let server = &cfg.servers[index];
-    let pooled = t.w.pool.borrow_mut().take(server.addr, Instant::now());
+    let pooled = t.w.pool.borrow_mut().take(server.addr, now);
     let reused = pooled.is_some();
     let mut conn = match pooled {
         Some(c) => c,
@@ -383,7 +383,7 @@ async fn try_once(
             let close = t.resp.close;
             ubuf.consume(t.resp.len);
             if relay::drain(&mut conn, &mut ubuf, resp_body).await && !close {
-                t.w.pool.borrow_mut().put(server.addr, conn, Instant::now());
+                t.w.pool.borrow_mut().put(server.addr, conn, now);
             }
             return TryEnd::StatusRetry;
         }
@@ -404,7 +404,14 @@ async fn try_once(
 
     if status == 101 {
         tries.finish(Outcome::Passed, None, false);
-        let early = &t.buf[t.req.len..];
+        // What the client sent after its request (and any body, already
+        // forwarded) belongs to the new protocol.
+        let sent = match body {
+            Body::None => 0,
+            Body::Buffered(n) => *n,
+            Body::Streaming { in_buf, .. } => *in_buf,
+        };
+        let early = &t.buf[(t.req.len + sent).min(t.buf.len())..];
         let ok = io::write_all(t.stream, &mut [IoSlice::new(t.out), IoSlice::new(&ubuf)], SEND_TIMEOUT).await.is_ok()
             && io::write_one(&mut conn, early, cfg.send_timeout).await.is_ok();
         if ok {
@@ -420,7 +427,7 @@ async fn try_once(
     // the server, and nothing can be retried.
     tries.finish(Outcome::Passed, None, false);
     if fail.is_none() && relayed.upstream_clean && !upstream_close && body_complete {
-        t.w.pool.borrow_mut().put(server.addr, conn, Instant::now());
+        t.w.pool.borrow_mut().put(server.addr, conn, now);
     }
     TryEnd::Answered { status, bytes: relayed.bytes, keep_alive: keep && fail.is_none() }
 }

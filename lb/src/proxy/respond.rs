@@ -9,6 +9,7 @@ use smallvec::SmallVec;
 
 use super::conn::Client;
 use super::io;
+use super::key::ip_text;
 use super::worker::{View, Worker};
 use crate::access_log::{Entry, TryRecord, TryResult};
 use crate::http1::write::{self, ClientConnection};
@@ -55,7 +56,20 @@ pub struct Done<'a> {
 
 /// Count the request on its listener and write its access log line.
 pub fn record(worker: &Worker, view: &View, client: &Client, head: &RequestHead, buf: &[u8], done: &Done<'_>) {
-    worker.live.listeners[client.listener].on_request(client.served == 0);
+    record_with_ip(worker, view, client, ip_text(client.ip()).bytes(), head, buf, done)
+}
+
+/// [`record`] with the client's address already as text.
+pub fn record_with_ip(
+    worker: &Worker,
+    view: &View,
+    client: &Client,
+    client_text: &[u8],
+    head: &RequestHead,
+    buf: &[u8],
+    done: &Done<'_>,
+) {
+    worker.live.listeners[usize::from(client.listener)].on_request(client.served == 0);
     let Some(log) = &view.access_log else { return };
     fn text(b: &[u8]) -> &str {
         std::str::from_utf8(b).unwrap_or("-")
@@ -69,9 +83,9 @@ pub fn record(worker: &Worker, view: &View, client: &Client, head: &RequestHead,
             (name.unwrap_or("?"), t.result)
         })
         .collect();
-    log.log(&Entry {
+    let entry = Entry {
         time: SystemTime::now(),
-        client: Some(client.ip()),
+        client: Some(text(client_text)),
         method: text(head.method(buf)),
         uri: text(head.target(buf)),
         protocol: if head.minor == 0 { "HTTP/1.0" } else { "HTTP/1.1" },
@@ -84,5 +98,6 @@ pub fn record(worker: &Worker, view: &View, client: &Client, head: &RequestHead,
         host: head.host.map(|h| text(h.get(buf))).unwrap_or(""),
         referer: header(b"referer"),
         user_agent: header(b"user-agent"),
-    });
+    };
+    worker.log(log, &entry);
 }

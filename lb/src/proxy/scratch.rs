@@ -9,7 +9,7 @@ use std::ops::{Deref, DerefMut};
 use crate::http1::{RequestHead, ResponseHead};
 
 /// Scratch sets a thread keeps for reuse.
-const KEEP: usize = 256;
+const KEEP: usize = 64;
 /// An `out` buffer grown past this (a huge head) is freed, not kept.
 const OUT_KEEP: usize = 8 * 1024;
 

@@ -17,7 +17,7 @@ use tokio::sync::{watch, Notify};
 
 use super::conn;
 use super::upstream::Pool;
-use crate::access_log::AccessLogger;
+use crate::access_log::{AccessLogger, Entry, BATCH_BYTES, FLUSH_EVERY};
 use crate::live::Live;
 use crate::runtime::Runtime;
 
@@ -39,6 +39,8 @@ pub struct Worker {
     pub live: Arc<Live>,
     pub pool: RefCell<Pool>,
     view: RefCell<(u64, Rc<View>)>,
+    /// Access log lines not yet handed to the writer.
+    log: RefCell<LogBatch>,
     /// Set once the process shuts down: finish what is in flight, keep no
     /// connection alive.
     stopping: Cell<bool>,
@@ -52,6 +54,7 @@ impl Worker {
             view: RefCell::new((live.swaps(), view)),
             live,
             pool: RefCell::new(Pool::default()),
+            log: RefCell::new(LogBatch::default()),
             stopping: Cell::new(false),
             stop: Notify::new(),
         }
@@ -68,6 +71,20 @@ impl Worker {
                 (swaps, Rc::new(View { runtime: self.live.runtime_arc(), access_log: self.live.access_log_arc() }));
         }
         cached.1.clone()
+    }
+
+    /// Add the line for `entry` to this worker's batch for `logger`.
+    pub fn log(&self, logger: &Arc<AccessLogger>, entry: &Entry<'_>) {
+        let mut batch = self.log.borrow_mut();
+        if !batch.logger.as_ref().is_some_and(|l| Arc::ptr_eq(l, logger)) {
+            // A reload opened a new log: the old one gets its lines first.
+            batch.flush();
+            batch.logger = Some(logger.clone());
+        }
+        logger.format_into(&mut batch.lines, entry);
+        if batch.lines.len() >= BATCH_BYTES {
+            batch.flush();
+        }
     }
 
     pub fn stopping(&self) -> bool {
@@ -125,6 +142,7 @@ fn run(live: Arc<Live>, listeners: Vec<StdListener>, mut shutdown: watch::Receiv
             }
         }
         tokio::task::spawn_local(sweep(worker.clone()));
+        tokio::task::spawn_local(flush_log(worker.clone()));
         while !*shutdown.borrow_and_update() {
             if shutdown.changed().await.is_err() {
                 break;
@@ -160,6 +178,31 @@ async fn accept_loop(worker: Rc<Worker>, listener: TcpListener, index: usize) {
             // A connection reset before it was accepted, and the like.
             Err(_) => {}
         }
+    }
+}
+
+/// Lines waiting for their log's writer, from this worker.
+#[derive(Default)]
+struct LogBatch {
+    logger: Option<Arc<AccessLogger>>,
+    lines: Vec<u8>,
+}
+
+impl LogBatch {
+    fn flush(&mut self) {
+        if let Some(logger) = &self.logger {
+            if !self.lines.is_empty() {
+                logger.send(std::mem::replace(&mut self.lines, Vec::with_capacity(BATCH_BYTES + 1024)));
+            }
+        }
+    }
+}
+
+/// Hand the access log lines over at least every [`FLUSH_EVERY`].
+async fn flush_log(worker: Rc<Worker>) {
+    loop {
+        tokio::time::sleep(FLUSH_EVERY).await;
+        worker.log.borrow_mut().flush();
     }
 }
 

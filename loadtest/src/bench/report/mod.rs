@@ -105,7 +105,8 @@ pub fn problems(report: &Report) -> Vec<String> {
             }
         }
     }
-    for &workers in &plan.workers {
+    let memory_planned = plan.idle_connections > 0;
+    for &workers in plan.workers.iter().filter(|_| memory_planned) {
         for &proxy in &plan.proxies {
             let at = format!("memory, {proxy}, workers {workers}");
             match report.memory.iter().find(|m| m.proxy == proxy && m.workers == workers) {
