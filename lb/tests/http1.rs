@@ -283,3 +283,108 @@ fn an_idle_client_connection_is_kept_for_the_next_request() {
     assert!(raw::closed_by_server(&mut s));
     let _ = TcpStream::connect(proxy.addr).expect("still accepting");
 }
+
+#[test]
+fn an_early_answer_while_a_large_body_streams_reaches_the_client() {
+    // The upstream refuses the upload after its head, without reading the body.
+    let up = RawUpstream::start(|mut s| {
+        let mut pending = Vec::new();
+        let mut chunk = [0u8; 4096];
+        while !pending.windows(4).any(|w| w == b"\r\n\r\n") {
+            match s.read(&mut chunk) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => pending.extend_from_slice(&chunk[..n]),
+            }
+        }
+        let _ = s.write_all(b"HTTP/1.1 413 Payload Too Large\r\nContent-Length: 3\r\nConnection: close\r\n\r\nbig");
+        std::thread::sleep(Duration::from_millis(200));
+    });
+    let proxy = proxy_to(up.addr);
+    let size = 4 * 1024 * 1024;
+    let mut s = raw::connect(proxy.addr);
+    s.write_all(format!("PUT /upload HTTP/1.1\r\nHost: x\r\nContent-Length: {size}\r\n\r\n").as_bytes()).expect("head");
+    let writer = {
+        let mut s = s.try_clone().expect("clone");
+        std::thread::spawn(move || {
+            let _ = s.write_all(&vec![b'z'; size]);
+        })
+    };
+    let (head, body) = raw::read_message(&mut s, &mut Vec::new(), false).expect("the upstream's answer");
+    assert!(head.starts_with("HTTP/1.1 413"), "{head}");
+    assert_eq!(body, b"big");
+    assert!(head.contains("Connection: close"), "the rest of the body is not read: {head}");
+    drop(s);
+    let _ = writer.join();
+    let status = proxy.server_status("app", up.addr);
+    assert_eq!(status["failures_total"], 0, "an answer is not a failure: {status}");
+}
+
+#[test]
+fn connection_cannot_strip_the_framing_of_a_request() {
+    let (up, seen) = recording(OK);
+    let proxy = proxy_to(up.addr);
+    let smuggled = b"GET /admin HTTP/1.1\r\nHost: x\r\n\r\n";
+    let mut s = raw::connect(proxy.addr);
+    s.write_all(
+        format!(
+            "POST /public HTTP/1.1\r\nHost: x\r\nConnection: content-length\r\nContent-Length: {}\r\n\r\n",
+            smuggled.len()
+        )
+        .as_bytes(),
+    )
+    .expect("head");
+    s.write_all(smuggled).expect("body");
+    let (head, _) = raw::read_message(&mut s, &mut Vec::new(), false).expect("response");
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    std::thread::sleep(Duration::from_millis(200));
+    let seen = seen.lock().expect("lock");
+    assert_eq!(seen.len(), 1, "the upstream saw one request, not two: {seen:?}");
+    assert_eq!(seen[0].1, smuggled, "the smuggled bytes arrived as the body");
+}
+
+#[test]
+fn an_absolute_form_request_reaches_the_upstream_in_origin_form() {
+    let (up, seen) = recording(OK);
+    let proxy = proxy_to(up.addr);
+    let mut s = raw::connect(proxy.addr);
+    s.write_all(b"GET http://shop.example/a?b=1 HTTP/1.1\r\nHost: elsewhere\r\n\r\n").expect("send");
+    let (head, _) = raw::read_message(&mut s, &mut Vec::new(), false).expect("response");
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    let seen = seen.lock().expect("lock");
+    assert!(seen[0].0.starts_with("GET /a?b=1 HTTP/1.1\r\n"), "{}", seen[0].0);
+    assert!(seen[0].0.contains("Host: shop.example\r\n") && !seen[0].0.contains("elsewhere"), "{}", seen[0].0);
+}
+
+#[test]
+fn an_http_1_1_request_without_host_gets_400() {
+    let up = Upstream::start("a", Behavior::Name);
+    let proxy = Proxy::start(&app(&[], &[(&up, "")]));
+    let out = raw::send_and_read_all(proxy.addr, b"GET / HTTP/1.1\r\n\r\n");
+    assert!(String::from_utf8_lossy(&out).starts_with("HTTP/1.1 400 "), "{}", String::from_utf8_lossy(&out));
+    let out = raw::send_and_read_all(proxy.addr, b"GET / HTTP/1.0\r\n\r\n");
+    assert!(String::from_utf8_lossy(&out).starts_with("HTTP/1.1 200 "), "HTTP/1.0 may omit it");
+    assert_eq!(up.hits(), 1);
+}
+
+#[test]
+fn a_refused_request_with_an_unread_body_gets_its_answer_not_a_reset() {
+    let up = Upstream::start("a", Behavior::Name);
+    let proxy = Proxy::start(&format!(
+        "upstreams:\n  app:\n    servers:\n{}routes:\n  - {{ path_prefix: /api/, upstream: app }}\n",
+        server(&up, "")
+    ));
+    // A 404 (no route) for a request whose 256 KiB body tandem never reads.
+    let mut s = raw::connect(proxy.addr);
+    let size = 256 * 1024;
+    s.write_all(format!("POST /nowhere HTTP/1.1\r\nHost: x\r\nContent-Length: {size}\r\n\r\n").as_bytes())
+        .expect("head");
+    let mut writer = s.try_clone().expect("clone");
+    let w = std::thread::spawn(move || {
+        let _ = writer.write_all(&vec![b'q'; size]);
+    });
+    let mut out = Vec::new();
+    let r = s.read_to_end(&mut out);
+    let _ = w.join();
+    assert!(r.is_ok(), "closed cleanly, not reset: {r:?}");
+    assert!(String::from_utf8_lossy(&out).starts_with("HTTP/1.1 404 "), "{}", String::from_utf8_lossy(&out));
+}

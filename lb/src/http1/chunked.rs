@@ -24,6 +24,8 @@ pub enum ChunkError {
     BadLineEnd,
     /// An extension or trailer line over [`MAX_LINE`] bytes.
     LineTooLong,
+    /// A trailer line that is not `name: value`.
+    BadTrailer,
 }
 
 impl std::fmt::Display for ChunkError {
@@ -33,6 +35,7 @@ impl std::fmt::Display for ChunkError {
             ChunkError::SizeTooLarge => "chunk size too large",
             ChunkError::BadLineEnd => "chunk framing without CRLF",
             ChunkError::LineTooLong => "chunk extension or trailer line too long",
+            ChunkError::BadTrailer => "malformed trailer field",
         })
     }
 }
@@ -41,6 +44,8 @@ impl std::fmt::Display for ChunkError {
 enum State {
     /// Reading hex digits of a size (`digits` so far).
     Size { digits: u32 },
+    /// Whitespace after the size: only more of it, `;` or CR may follow.
+    SizeWs { len: usize },
     /// After the size: an extension up to CR (`len` bytes so far).
     Extension { len: usize },
     /// Expecting LF after the CR of a size line.
@@ -53,8 +58,8 @@ enum State {
     DataLf,
     /// At the start of a trailer line (or of the final CRLF).
     TrailerStart,
-    /// Inside a trailer field line (`len` bytes so far).
-    Trailer { len: usize },
+    /// Inside a trailer field line (`len` bytes so far, whether a `:` was seen).
+    Trailer { len: usize, colon: bool },
     /// Expecting LF after a trailer line's CR.
     TrailerLf,
     /// Expecting the LF of the final CRLF.
@@ -111,8 +116,17 @@ impl ChunkedDecoder {
                     None if b == b'\n' => return Err(ChunkError::BadLineEnd),
                     None if digits == 0 => return Err(ChunkError::BadSize),
                     None if b == b'\r' => self.state = State::SizeLf,
-                    None if b == b';' || b == b' ' || b == b'\t' => self.state = State::Extension { len: 1 },
+                    None if b == b';' => self.state = State::Extension { len: 1 },
+                    None if b == b' ' || b == b'\t' => self.state = State::SizeWs { len: 1 },
                     None => return Err(ChunkError::BadSize),
+                },
+                State::SizeWs { len } => match b {
+                    b' ' | b'\t' if len < MAX_LINE => self.state = State::SizeWs { len: len + 1 },
+                    b' ' | b'\t' => return Err(ChunkError::LineTooLong),
+                    b';' => self.state = State::Extension { len: len + 1 },
+                    b'\r' => self.state = State::SizeLf,
+                    b'\n' => return Err(ChunkError::BadLineEnd),
+                    _ => return Err(ChunkError::BadSize),
                 },
                 State::Extension { len } => {
                     if b == b'\r' {
@@ -157,18 +171,22 @@ impl ChunkedDecoder {
                     self.state = match b {
                         b'\r' => State::EndLf,
                         b'\n' => return Err(ChunkError::BadLineEnd),
-                        _ => State::Trailer { len: 1 },
+                        b':' | b' ' | b'\t' => return Err(ChunkError::BadTrailer),
+                        _ => State::Trailer { len: 1, colon: false },
                     };
                 }
-                State::Trailer { len } => {
+                State::Trailer { len, colon } => {
                     if b == b'\r' {
+                        if !colon {
+                            return Err(ChunkError::BadTrailer);
+                        }
                         self.state = State::TrailerLf;
-                    } else if b == b'\n' {
-                        return Err(ChunkError::BadLineEnd);
+                    } else if b == b'\n' || b == 0 {
+                        return Err(ChunkError::BadTrailer);
                     } else if len >= MAX_LINE {
                         return Err(ChunkError::LineTooLong);
                     } else {
-                        self.state = State::Trailer { len: len + 1 };
+                        self.state = State::Trailer { len: len + 1, colon: colon || b == b':' };
                     }
                 }
                 State::TrailerLf => {
@@ -254,6 +272,20 @@ mod tests {
         assert_eq!(decode(b"5\r\nhello\r\r", 1), Err(ChunkError::BadLineEnd));
         assert_eq!(decode(b"0\r\n\n", 1), Err(ChunkError::BadLineEnd));
         assert_eq!(decode(b"5;a\nhello", 1), Err(ChunkError::BadLineEnd));
+    }
+
+    #[test]
+    fn whitespace_after_a_size_allows_only_an_extension_or_the_line_end() {
+        assert!(decode(b"5 \t;ext\r\nhello\r\n0\r\n\r\n", 1).is_ok_and(|(d, end)| d == b"hello" && end.is_some()));
+        assert!(decode(b"5  \r\nhello\r\n0\r\n\r\n", 3).is_ok());
+        assert_eq!(decode(b"5 6\r\n", 1), Err(ChunkError::BadSize), "a second number is not an extension");
+    }
+
+    #[test]
+    fn trailer_lines_must_be_fields() {
+        assert_eq!(decode(b"0\r\nnot a field\r\n\r\n", 1), Err(ChunkError::BadTrailer));
+        assert_eq!(decode(b"0\r\n: x\r\n\r\n", 1), Err(ChunkError::BadTrailer));
+        assert!(decode(b"0\r\nA: b\r\nC:d\r\n\r\n", 2).is_ok_and(|(_, end)| end.is_some()));
     }
 
     #[test]

@@ -87,6 +87,8 @@ pub struct RequestHead {
     pub headers: Vec<HeaderSpan>,
     pub host: Option<Span>,
     pub body: BodyKind,
+    /// A `Content-Length` was sent (0 included): the upstream gets one too.
+    pub declared_length: bool,
     /// The client wants the connection closed after this request (HTTP/1.1
     /// `Connection: close`, or HTTP/1.0 without `keep-alive`).
     pub close: bool,
@@ -122,6 +124,19 @@ impl RequestHead {
         match origin(self.target(buf)).0 {
             Some(authority) => authority,
             None => self.host.map(|h| h.get(buf)).unwrap_or(b""),
+        }
+    }
+
+    /// The authority of an absolute-form target (`http://host/p`), if it is one.
+    pub fn target_authority<'a>(&self, buf: &'a [u8]) -> Option<&'a [u8]> {
+        origin(self.target(buf)).0
+    }
+
+    /// The target in origin form (path and query): what an upstream gets.
+    pub fn origin_target<'a>(&self, buf: &'a [u8]) -> &'a [u8] {
+        match origin(self.target(buf)) {
+            (Some(_), b"") => b"/",
+            (_, t) => t,
         }
     }
 
@@ -250,8 +265,14 @@ fn interpret(buf: &[u8], head: &mut RequestHead) -> Result<(), RequestError> {
                 if length.is_none() {
                     return Err(RequestError::Malformed("empty Content-Length"));
                 }
+                head.declared_length = true;
             }
             17 if name.eq_ignore_ascii_case(b"transfer-encoding") => {
+                // Strict: empty elements are where parsers disagree about
+                // whether a coding (and so a chunked body) is there at all.
+                if value.split(|&b| b == b',').any(|item| super::span::trim(item).is_empty()) {
+                    return Err(RequestError::Malformed("empty transfer coding"));
+                }
                 for item in list_items(value) {
                     if chunked {
                         // chunked must be the last coding, and only once.
@@ -273,7 +294,7 @@ fn interpret(buf: &[u8], head: &mut RequestHead) -> Result<(), RequestError> {
                         conn_keep_alive = true;
                     } else if token.eq_ignore_ascii_case(b"upgrade") {
                         conn_upgrade = true;
-                    } else {
+                    } else if !super::span::is_end_to_end(token) {
                         head.connection_listed.push(Span::of(buf, token));
                     }
                 }
@@ -284,6 +305,10 @@ fn interpret(buf: &[u8], head: &mut RequestHead) -> Result<(), RequestError> {
             }
             _ => {}
         }
+    }
+    if head.minor == 1 && head.host.is_none() {
+        // RFC 9112 3.2: a server MUST answer 400 to an HTTP/1.1 request without Host.
+        return Err(RequestError::Malformed("no Host header"));
     }
     if coded {
         if head.minor == 0 {
@@ -352,7 +377,7 @@ mod tests {
         assert_eq!(h.host(buf), b"shop.example:8080");
         assert_eq!(h.path(buf), b"/a/b");
         assert_eq!(h.query(buf), b"q=1");
-        let bare = "GET http://shop.example HTTP/1.1\r\n\r\n";
+        let bare = "GET http://shop.example HTTP/1.1\r\nHost: shop.example\r\n\r\n";
         assert_eq!(parse(bare).expect("valid").path(bare.as_bytes()), b"/");
         let plain = "GET /x HTTP/1.1\r\nHost: h\r\n\r\n";
         assert_eq!(parse(plain).expect("valid").host(plain.as_bytes()), b"h");
@@ -366,14 +391,20 @@ mod tests {
 
     #[test]
     fn framing_is_decided_by_length_or_chunked() {
-        assert_eq!(parse("POST / HTTP/1.1\r\nContent-Length: 12\r\n\r\n").map(|h| h.body), Ok(BodyKind::Length(12)));
-        assert_eq!(parse("POST / HTTP/1.1\r\nContent-Length: 0\r\n\r\n").map(|h| h.body), Ok(BodyKind::None));
         assert_eq!(
-            parse("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n").map(|h| h.body),
+            parse("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 12\r\n\r\n").map(|h| h.body),
+            Ok(BodyKind::Length(12))
+        );
+        assert_eq!(
+            parse("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n").map(|h| h.body),
+            Ok(BodyKind::None)
+        );
+        assert_eq!(
+            parse("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n").map(|h| h.body),
             Ok(BodyKind::Chunked)
         );
         assert_eq!(
-            parse("POST / HTTP/1.1\r\nContent-Length: 5, 5\r\nContent-Length: 5\r\n\r\n").map(|h| h.body),
+            parse("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5, 5\r\nContent-Length: 5\r\n\r\n").map(|h| h.body),
             Ok(BodyKind::Length(5)),
             "repeated identical lengths are one length"
         );
@@ -382,14 +413,14 @@ mod tests {
     #[test]
     fn ambiguous_framing_is_refused() {
         let bad = [
-            ("POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n", 400),
-            ("POST / HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n", 400),
-            ("POST / HTTP/1.1\r\nContent-Length: +5\r\n\r\n", 400),
-            ("POST / HTTP/1.1\r\nContent-Length: 99999999999999999999\r\n\r\n", 400),
-            ("POST / HTTP/1.1\r\nContent-Length:\r\n\r\n", 400),
-            ("POST / HTTP/1.1\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", 400),
-            ("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n", 400),
-            ("POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", 501),
+            ("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n", 400),
+            ("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n", 400),
+            ("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: +5\r\n\r\n", 400),
+            ("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 99999999999999999999\r\n\r\n", 400),
+            ("POST / HTTP/1.1\r\nHost: h\r\nContent-Length:\r\n\r\n", 400),
+            ("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", 400),
+            ("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n", 400),
+            ("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip\r\n\r\n", 501),
             ("POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", 400),
         ];
         for (text, status) in bad {
@@ -400,14 +431,14 @@ mod tests {
     #[test]
     fn malformed_heads_get_their_status() {
         let bad = [
-            ("GET /a b HTTP/1.1\r\n\r\n", 400),
-            ("GET /\0 HTTP/1.1\r\n\r\n", 400),
+            ("GET /a b HTTP/1.1\r\nHost: h\r\n\r\n", 400),
+            ("GET /\0 HTTP/1.1\r\nHost: h\r\n\r\n", 400),
             ("G(T / HTTP/1.1\r\n\r\n", 400),
             ("GET / HTTP/2.0\r\n\r\n", 505),
             ("GET / HTTP/1.x\r\n\r\n", 400),
-            ("GET / HTTP/1.1\r\nBad Name: x\r\n\r\n", 400),
-            ("GET / HTTP/1.1\r\nX: a\0b\r\n\r\n", 400),
-            ("GET / HTTP/1.1\r\nX: a\r\n folded\r\n\r\n", 400),
+            ("GET / HTTP/1.1\r\nHost: h\r\nBad Name: x\r\n\r\n", 400),
+            ("GET / HTTP/1.1\r\nHost: h\r\nX: a\0b\r\n\r\n", 400),
+            ("GET / HTTP/1.1\r\nHost: h\r\nX: a\r\n folded\r\n\r\n", 400),
             ("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400),
         ];
         for (text, status) in bad {
@@ -421,23 +452,23 @@ mod tests {
         let mut head = RequestHead::default();
         let long_line = format!("GET /{} HTTP/1.1", "a".repeat(80));
         assert_eq!(parse_request(long_line.as_bytes(), limits, &mut head), Err(RequestError::UriTooLong));
-        let long_fields = format!("GET / HTTP/1.1\r\nX: {}", "a".repeat(80));
+        let long_fields = format!("GET / HTTP/1.1\r\nHost: h\r\nX: {}", "a".repeat(80));
         assert_eq!(parse_request(long_fields.as_bytes(), limits, &mut head), Err(RequestError::HeadersTooLarge));
-        let many = "GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n";
+        let many = "GET / HTTP/1.1\r\nHost: h\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n";
         assert_eq!(parse_request(many.as_bytes(), limits, &mut head), Err(RequestError::HeadersTooLarge));
     }
 
     #[test]
     fn keep_alive_follows_the_version_and_connection_header() {
-        assert!(!parse("GET / HTTP/1.1\r\n\r\n").expect("ok").close);
-        assert!(parse("GET / HTTP/1.1\r\nConnection: close\r\n\r\n").expect("ok").close);
+        assert!(!parse("GET / HTTP/1.1\r\nHost: h\r\n\r\n").expect("ok").close);
+        assert!(parse("GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n").expect("ok").close);
         assert!(parse("GET / HTTP/1.0\r\n\r\n").expect("ok").close);
         assert!(!parse("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n").expect("ok").close);
     }
 
     #[test]
     fn connection_lists_hop_by_hop_fields_and_upgrades() {
-        let text = "GET / HTTP/1.1\r\nConnection: Upgrade, X-Secret\r\nUpgrade: websocket\r\n\r\n";
+        let text = "GET / HTTP/1.1\r\nHost: h\r\nConnection: Upgrade, X-Secret\r\nUpgrade: websocket\r\n\r\n";
         let h = parse(text).expect("ok");
         assert!(h.upgrade);
         assert_eq!(
@@ -445,10 +476,10 @@ mod tests {
             vec![&b"X-Secret"[..]]
         );
         assert!(
-            !parse("GET / HTTP/1.1\r\nUpgrade: websocket\r\n\r\n").expect("ok").upgrade,
+            !parse("GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\n\r\n").expect("ok").upgrade,
             "needs Connection: upgrade"
         );
-        assert!(parse("POST / HTTP/1.1\r\nExpect: 100-Continue\r\n\r\n").expect("ok").expect_continue);
+        assert!(parse("POST / HTTP/1.1\r\nHost: h\r\nExpect: 100-Continue\r\n\r\n").expect("ok").expect_continue);
     }
 
     #[test]
@@ -456,9 +487,34 @@ mod tests {
         let mut head = RequestHead::default();
         let first = b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close, X\r\n\r\n";
         assert_eq!(parse_request(first, HeadLimits::default(), &mut head), Ok(true));
-        let second = b"GET / HTTP/1.1\r\n\r\n";
+        let second = b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n";
         assert_eq!(parse_request(second, HeadLimits::default(), &mut head), Ok(true));
-        assert!(head.host.is_none() && !head.close && head.connection_listed.is_empty() && head.headers.is_empty());
+        assert!(head.host.is_none() && !head.close && head.connection_listed.is_empty() && head.headers.len() == 1);
+    }
+
+    #[test]
+    fn an_http_1_1_request_needs_exactly_one_host() {
+        assert_eq!(parse("GET / HTTP/1.1\r\n\r\n").map(|_| ()).map_err(RequestError::status), Err(400));
+        assert!(parse("GET / HTTP/1.0\r\n\r\n").is_ok(), "HTTP/1.0 may leave it out");
+    }
+
+    #[test]
+    fn framing_fields_cannot_be_made_hop_by_hop() {
+        let text = "POST / HTTP/1.1\r\nHost: h\r\nConnection: content-length, Transfer-Encoding, host, x-request-id, x-a\r\nContent-Length: 3\r\n\r\n";
+        let h = parse(text).expect("valid");
+        let listed: Vec<&[u8]> = h.connection_listed.iter().map(|s| s.get(text.as_bytes())).collect();
+        assert_eq!(listed, vec![&b"x-a"[..]], "only x-a becomes hop-by-hop");
+        assert_eq!(h.body, BodyKind::Length(3));
+    }
+
+    #[test]
+    fn empty_transfer_codings_are_refused() {
+        for te in ["chunked,", ",chunked", "", " , chunked"] {
+            let text = format!("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: {te}\r\n\r\n");
+            assert_eq!(parse(&text).map(|_| ()).map_err(RequestError::status), Err(400), "{te:?}");
+        }
+        let text = "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: Chunked\r\n\r\n";
+        assert_eq!(parse(text).map(|h| h.body), Ok(BodyKind::Chunked), "codings are case-insensitive");
     }
 
     #[test]

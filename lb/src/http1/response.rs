@@ -5,7 +5,7 @@
 use std::mem::MaybeUninit;
 
 use super::request::{parse_decimal, BodyKind, MAX_HEADERS};
-use super::span::{list_items, HeaderSpan, Span};
+use super::span::{is_end_to_end, list_items, HeaderSpan, Span};
 
 /// Why an upstream's response head is not usable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,7 +123,7 @@ pub fn parse_response(buf: &[u8], max_head: usize, head: &mut ResponseHead) -> R
                         head.close = true;
                     } else if token.eq_ignore_ascii_case(b"keep-alive") {
                         keep_alive = true;
-                    } else if !token.eq_ignore_ascii_case(b"upgrade") {
+                    } else if !token.eq_ignore_ascii_case(b"upgrade") && !is_end_to_end(token) {
                         head.connection_listed.push(Span::of(buf, token));
                     }
                 }

@@ -39,6 +39,23 @@ pub fn list_items(value: &[u8]) -> impl Iterator<Item = &[u8]> {
     value.split(|&b| b == b',').map(trim).filter(|t| !t.is_empty())
 }
 
+/// Fields that a `Connection` header may not make hop-by-hop: the framing
+/// (dropping it would desynchronise the next hop), `Host`, and what tandem
+/// itself sets for the upstream. Such tokens are ignored.
+pub fn is_end_to_end(name: &[u8]) -> bool {
+    const KEPT: [&[u8]; 8] = [
+        b"content-length",
+        b"transfer-encoding",
+        b"host",
+        b"x-real-ip",
+        b"x-forwarded-for",
+        b"x-forwarded-proto",
+        b"x-forwarded-host",
+        b"x-request-id",
+    ];
+    KEPT.iter().any(|k| k.eq_ignore_ascii_case(name))
+}
+
 pub fn trim(mut s: &[u8]) -> &[u8] {
     while let [b' ' | b'\t', rest @ ..] = s {
         s = rest;

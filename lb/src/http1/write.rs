@@ -4,9 +4,37 @@
 
 use http::header::{HeaderName, HeaderValue};
 
-use super::request::RequestHead;
+use super::request::{BodyKind, RequestHead};
 use super::response::ResponseHead;
 use super::span::Span;
+
+/// How a body is framed on the way out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    /// As the sender framed it (length, chunks, close, or none).
+    AsIs(BodyKind),
+    /// Chunked from the upstream, plain to an HTTP/1.0 client (which then
+    /// reads until the close).
+    Dechunk,
+}
+
+fn is_framing(name: &[u8]) -> bool {
+    name.eq_ignore_ascii_case(b"content-length") || name.eq_ignore_ascii_case(b"transfer-encoding")
+}
+
+/// The one framing field for a body: the next hop reads exactly what tandem
+/// read, whatever the sender's spelling (repeated lengths, `Chunked`, ...).
+fn framing_field(out: &mut Vec<u8>, body: BodyKind) {
+    match body {
+        BodyKind::Length(n) => {
+            out.extend_from_slice(b"Content-Length: ");
+            decimal(out, n);
+            out.extend_from_slice(b"\r\n");
+        }
+        BodyKind::Chunked => out.extend_from_slice(b"Transfer-Encoding: chunked\r\n"),
+        BodyKind::None | BodyKind::UntilClose => {}
+    }
+}
 
 /// Fields that describe one connection, never forwarded (RFC 9110 section
 /// 7.6.1), besides those the `Connection` header lists. `Upgrade` goes on
@@ -48,9 +76,11 @@ pub struct Forwarding<'a> {
 /// The request line and fields for the upstream: the client's fields minus
 /// hop-by-hop ones, `X-Forwarded-For` extended, `X-Real-IP`,
 /// `X-Forwarded-Proto`, `X-Forwarded-Host` set, the client's
-/// `X-Request-Id` kept (else `fwd.new_request_id`), `Host` unchanged.
-/// `Expect` is dropped when `answer_continue` (tandem answers 100 itself).
-/// Returns whether a request id was added.
+/// `X-Request-Id` kept (else `fwd.new_request_id`), `Host` unchanged, the
+/// framing written afresh from what tandem parsed. An absolute-form target
+/// goes out in origin form, its authority as `Host`. `Expect` is dropped
+/// when `answer_continue` (tandem answers 100 itself). Returns whether a
+/// request id was added.
 pub fn upstream_request(
     out: &mut Vec<u8>,
     buf: &[u8],
@@ -58,15 +88,18 @@ pub fn upstream_request(
     fwd: &Forwarding<'_>,
     answer_continue: bool,
 ) -> bool {
+    let authority = req.target_authority(buf);
     out.extend_from_slice(req.method(buf));
     out.push(b' ');
-    out.extend_from_slice(req.target(buf));
+    out.extend_from_slice(req.origin_target(buf));
     out.extend_from_slice(b" HTTP/1.1\r\n");
     let mut has_request_id = false;
     for h in &req.headers {
         let name = h.name.get(buf);
         let skip = match name.len() {
+            4 => authority.is_some() && name.eq_ignore_ascii_case(b"host"),
             6 => answer_continue && name.eq_ignore_ascii_case(b"expect"),
+            14 => is_framing(name),
             7 if name.eq_ignore_ascii_case(b"upgrade") => !req.upgrade,
             9 => name.eq_ignore_ascii_case(b"x-real-ip"),
             12 if name.eq_ignore_ascii_case(b"x-request-id") => {
@@ -75,7 +108,7 @@ pub fn upstream_request(
             }
             15 => name.eq_ignore_ascii_case(b"x-forwarded-for"),
             16 => name.eq_ignore_ascii_case(b"x-forwarded-host"),
-            17 => name.eq_ignore_ascii_case(b"x-forwarded-proto"),
+            17 => name.eq_ignore_ascii_case(b"x-forwarded-proto") || is_framing(name),
             _ => false,
         };
         if skip || (name.len() != 7 && is_hop_by_hop(name)) || listed(buf, &req.connection_listed, name) {
@@ -83,8 +116,14 @@ pub fn upstream_request(
         }
         field(out, name, h.value.get(buf));
     }
-    if req.host.is_none() {
-        field(out, b"Host", fwd.default_host);
+    match (authority, req.host) {
+        (Some(a), _) => field(out, b"Host", a),
+        (None, None) => field(out, b"Host", fwd.default_host),
+        (None, Some(_)) => {}
+    }
+    match req.body {
+        BodyKind::None if req.declared_length => out.extend_from_slice(b"Content-Length: 0\r\n"),
+        body => framing_field(out, body),
     }
     if req.upgrade {
         field(out, b"Connection", b"upgrade");
@@ -103,8 +142,8 @@ pub fn upstream_request(
         out.extend_from_slice(b"\r\n");
     }
     field(out, b"X-Forwarded-Proto", fwd.scheme);
-    if let Some(host) = req.host {
-        field(out, b"X-Forwarded-Host", host.get(buf));
+    if authority.is_some() || req.host.is_some() {
+        field(out, b"X-Forwarded-Host", req.host(buf));
     }
     if !has_request_id {
         field(out, b"X-Request-Id", fwd.new_request_id);
@@ -127,16 +166,19 @@ pub enum ClientConnection {
 
 /// The status line and fields for the client: the upstream's fields minus
 /// hop-by-hop ones and those `extra` replaces, then `extra`
-/// (`response_headers`), then `Connection` as `conn` says. With `dechunk`
-/// (an HTTP/1.0 client), `Transfer-Encoding` is dropped too.
+/// (`response_headers`), then `Connection` as `conn` says. A body with a
+/// length or chunks gets its framing field written afresh (`framing`); a
+/// de-chunked one (an HTTP/1.0 client) none; a body without framing (a
+/// HEAD's answer, a close-delimited body) keeps the upstream's fields.
 pub fn client_response(
     out: &mut Vec<u8>,
     buf: &[u8],
     resp: &ResponseHead,
     extra: &[(HeaderName, HeaderValue)],
     conn: ClientConnection,
-    dechunk: bool,
+    framing: Framing,
 ) {
+    let reframed = matches!(framing, Framing::Dechunk | Framing::AsIs(BodyKind::Length(_) | BodyKind::Chunked));
     out.extend_from_slice(b"HTTP/1.1 ");
     status_digits(out, resp.status);
     out.push(b' ');
@@ -147,14 +189,15 @@ pub fn client_response(
         let upgrade_kept = conn == ClientConnection::Upgrade && name.eq_ignore_ascii_case(b"upgrade");
         if (is_hop_by_hop(name) && !upgrade_kept)
             || listed(buf, &resp.connection_listed, name)
-            || (dechunk && name.eq_ignore_ascii_case(b"transfer-encoding"))
-            // RFC 9112 6.3: chunked wins, and a length must not go with it.
-            || (resp.is_chunked() && name.eq_ignore_ascii_case(b"content-length"))
+            || (reframed && is_framing(name))
             || extra.iter().any(|(n, _)| n.as_str().as_bytes().eq_ignore_ascii_case(name))
         {
             continue;
         }
         field(out, name, h.value.get(buf));
+    }
+    if let Framing::AsIs(body) = framing {
+        framing_field(out, body);
     }
     extra_fields(out, extra);
     connection_field(out, conn);
@@ -277,8 +320,10 @@ mod tests {
 
     #[test]
     fn every_earlier_forwarded_for_is_kept_in_order() {
-        let out =
-            forwarded("GET / HTTP/1.1\r\nX-Forwarded-For: 1.1.1.1\r\nX-Forwarded-For: 2.2.2.2, 3.3.3.3\r\n\r\n", false);
+        let out = forwarded(
+            "GET / HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: 1.1.1.1\r\nX-Forwarded-For: 2.2.2.2, 3.3.3.3\r\n\r\n",
+            false,
+        );
         assert!(out.contains("X-Forwarded-For: 1.1.1.1, 2.2.2.2, 3.3.3.3, 10.0.0.7\r\n"), "{out}");
     }
 
@@ -318,11 +363,44 @@ mod tests {
         assert!(out.contains("Content-Length: 1\r\n"));
     }
 
+    #[test]
+    fn the_framing_goes_upstream_as_tandem_read_it() {
+        let out = forwarded("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5, 5\r\nContent-Length: 5\r\n\r\n", false);
+        assert_eq!(out.matches("Content-Length").count(), 1, "{out}");
+        assert!(out.contains("Content-Length: 5\r\n"), "{out}");
+        let out = forwarded("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: Chunked\r\n\r\n", false);
+        assert!(out.contains("Transfer-Encoding: chunked\r\n") && !out.contains("Chunked"), "{out}");
+        let out = forwarded("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n", false);
+        assert!(out.contains("Content-Length: 0\r\n"), "an empty POST keeps saying so: {out}");
+        let out = forwarded("GET / HTTP/1.1\r\nHost: h\r\n\r\n", false);
+        assert!(!out.contains("Content-Length") && !out.contains("Transfer-Encoding"), "{out}");
+    }
+
+    #[test]
+    fn an_absolute_form_request_goes_upstream_in_origin_form_for_its_authority() {
+        let out = forwarded("GET http://shop.example:81/a?b HTTP/1.1\r\nHost: other\r\n\r\n", false);
+        assert!(out.starts_with("GET /a?b HTTP/1.1\r\n"), "{out}");
+        assert!(out.contains("Host: shop.example:81\r\n") && !out.contains("other"), "{out}");
+        assert!(out.contains("X-Forwarded-Host: shop.example:81\r\n"), "{out}");
+    }
+
+    #[test]
+    fn an_upstream_cannot_make_its_framing_hop_by_hop() {
+        let out = response(
+            "HTTP/1.1 200 OK\r\nConnection: content-length\r\nContent-Length: 2\r\n\r\n",
+            &[],
+            ClientConnection::KeepAlive,
+            false,
+        );
+        assert_eq!(out, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n");
+    }
+
     fn response(text: &str, extra: &[(HeaderName, HeaderValue)], conn: ClientConnection, dechunk: bool) -> String {
         let mut head = ResponseHead::default();
         assert_eq!(parse_response(text.as_bytes(), 32 * 1024, &mut head), Ok(true));
+        let framing = if dechunk { Framing::Dechunk } else { Framing::AsIs(head.body(false)) };
         let mut out = Vec::new();
-        client_response(&mut out, text.as_bytes(), &head, extra, conn, dechunk);
+        client_response(&mut out, text.as_bytes(), &head, extra, conn, framing);
         String::from_utf8(out).expect("ascii")
     }
 

@@ -41,11 +41,15 @@ pub struct Client {
     pub listener: u16,
     /// Requests answered on this connection so far.
     pub served: u32,
+    /// The connection closes with client input unread (a refused request,
+    /// a body not read): close it as nginx's `lingering_close` does, so the
+    /// client reads the answer instead of a reset.
+    pub linger: bool,
 }
 
 impl Client {
     fn new(stream: TcpStream, addr: SocketAddr, listener: usize) -> Client {
-        Client { stream, addr, listener: listener as u16, served: 0 }
+        Client { stream, addr, listener: listener as u16, served: 0, linger: false }
     }
 
     pub fn ip(&self) -> IpAddr {
@@ -55,34 +59,76 @@ impl Client {
 
 pub async fn serve(worker: Rc<Worker>, stream: TcpStream, addr: SocketAddr, listener: usize) {
     let mut client = Client::new(stream, addr, listener);
+    serve_requests(&worker, &mut client).await;
+    if client.linger {
+        // Boxed: rare, and kept out of the idle task.
+        Box::pin(linger_close(&mut client.stream)).await;
+    }
+}
+
+/// How long a closing connection's unread input is read off, at most, and
+/// how much of it (nginx: `lingering_time` 30s, `lingering_timeout` 5s;
+/// shorter here: the client already has its answer).
+const LINGER_TIME: Duration = Duration::from_secs(2);
+const LINGER_BYTES: usize = 1024 * 1024;
+
+/// Send FIN after the answer, then read and drop what the client still
+/// sends, until it closes or the time or byte budget is spent: closing a
+/// socket with unread input sends a reset, which can destroy the answer in
+/// flight before the client reads it.
+async fn linger_close(stream: &mut TcpStream) {
+    use tokio::io::AsyncWriteExt;
+    let _ = stream.shutdown().await;
+    let deadline = Instant::now() + LINGER_TIME;
+    let mut sink = [0u8; 4096];
+    let mut seen = 0;
+    while seen < LINGER_BYTES {
+        match tokio::time::timeout_at(deadline.into(), stream.read(&mut sink)).await {
+            Ok(Ok(n)) if n > 0 => seen += n,
+            _ => return,
+        }
+    }
+}
+
+async fn serve_requests(worker: &Worker, client: &mut Client) {
+    let accepted = Instant::now();
     // Bytes of a pipelined request read along with the previous one.
     let mut pending: Option<Buffer> = None;
     loop {
         let mut buf = match pending.take() {
             Some(buf) => buf,
             None => {
-                if !wait_for_request(&worker, &client).await {
+                if !wait_for_request(worker, client, accepted + HEADER_TIMEOUT).await {
                     return;
                 }
                 Buffer::take(HEAD)
             }
         };
-        let limit = if worker.stopping() { SHUTDOWN_READ_GRACE } else { HEADER_TIMEOUT };
+        // The whole head within client_header_timeout: counted from the
+        // accept for a first request, from its first byte for a later one.
+        let deadline = if worker.stopping() {
+            Instant::now() + SHUTDOWN_READ_GRACE
+        } else if client.served == 0 {
+            accepted + HEADER_TIMEOUT
+        } else {
+            Instant::now() + HEADER_TIMEOUT
+        };
         let mut scratch = ScratchBox::take();
-        match read_head(&mut client.stream, &mut buf, &mut scratch.req, Instant::now() + limit).await {
+        match read_head(&mut client.stream, &mut buf, &mut scratch.req, deadline).await {
             Head::Ready => {}
             Head::Gone => return,
             Head::Refused(e) => {
                 debug!("client {}: {} ({})", client.addr, e.reason(), e.status());
                 // Boxed like the exchange: rare, and kept out of the idle task.
-                Box::pin(respond::refuse(&worker, &mut client, e.status())).await;
+                Box::pin(respond::refuse(worker, client, e.status())).await;
+                client.linger = true;
                 return;
             }
         }
         // Boxed: the request's state (its tries, relays, timers) lives only
         // while it is in flight, so an idle keep-alive connection's task
         // stays a few hundred bytes instead of carrying it.
-        let keep_alive = Box::pin(exchange::handle(&worker, &mut client, &mut buf, &mut scratch)).await;
+        let keep_alive = Box::pin(exchange::handle(worker, client, &mut buf, &mut scratch)).await;
         client.served += 1;
         if !keep_alive || worker.stopping() {
             return;
@@ -95,18 +141,19 @@ pub async fn serve(worker: Rc<Worker>, stream: TcpStream, addr: SocketAddr, list
 
 /// Wait, holding no buffer, until the next request's first bytes can be
 /// read. False when the connection should close instead: the keep-alive
-/// (or, for a first request, the header) timeout passed, or the process
-/// stops and this connection is between requests.
-async fn wait_for_request(worker: &Worker, client: &Client) -> bool {
+/// timeout passed (for a first request: `first_deadline`, the header
+/// timeout from the accept), or the process stops and this connection is
+/// between requests.
+async fn wait_for_request(worker: &Worker, client: &Client, first_deadline: Instant) -> bool {
     let first = client.served == 0;
     let stopped = worker.stopped();
     if worker.stopping() {
         return first && Box::pin(readable_within(client, SHUTDOWN_READ_GRACE)).await;
     }
-    let limit = if first { HEADER_TIMEOUT } else { KEEPALIVE_TIMEOUT };
+    let until = if first { first_deadline } else { Instant::now() + KEEPALIVE_TIMEOUT };
     let stopped_first = tokio::select! {
         r = read_ready(&client.stream) => return r.is_ok(),
-        _ = tokio::time::sleep(limit) => return false,
+        _ = tokio::time::sleep_until(until.into()) => return false,
         _ = stopped => first,
     };
     // Boxed: only at shutdown, so its timer is not part of every idle task.

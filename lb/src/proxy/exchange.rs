@@ -13,7 +13,7 @@ use super::conn::Client;
 use super::errors::TryFail;
 use super::io;
 use super::key::{ip_text, request_key};
-use super::relay::{self, Framing, PendingBody, RelayFail, BODY_TIMEOUT};
+use super::relay::{self, PendingBody, RelayFail, BODY_TIMEOUT};
 use super::request_id::new_request_id;
 use super::respond::{self, Done, SEND_TIMEOUT};
 use super::retry::{is_non_idempotent, retry_after_failure, status_action, StatusAction};
@@ -22,7 +22,7 @@ use super::tries::Tries;
 use super::tunnel::tunnel;
 use super::upstream;
 use super::worker::{View, Worker};
-use crate::http1::write::{self, ClientConnection, Forwarding};
+use crate::http1::write::{self, ClientConnection, Forwarding, Framing};
 use crate::http1::{parse_response, BodyKind, ChunkedDecoder, RequestHead, ResponseHead};
 use crate::runtime::UpstreamRuntime;
 use crate::stats::FailureReason;
@@ -32,6 +32,12 @@ use crate::upstream::Outcome;
 /// kept for resends; a larger one streams and is not resent once sent (as
 /// nginx with an unbuffered body).
 pub const RETRY_BUFFER: usize = 64 * 1024;
+/// When writing the request fails, how long to look for an answer the
+/// upstream may have sent before closing (bounded by `read_timeout` too).
+const EARLY_ANSWER_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+/// Interim (1xx) answers skipped before a response head; more is an
+/// invalid header (a server trickling 1xx forever would hold the request).
+const MAX_INTERIM: usize = 16;
 /// Longest response head accepted from an upstream; a longer one is an
 /// invalid header (nginx: "upstream sent too big header").
 pub const MAX_RESPONSE_HEAD: usize = 32 * 1024;
@@ -41,10 +47,12 @@ enum Body {
     None,
     /// Whole, right after the head in the client buffer: can be resent.
     Buffered(usize),
-    /// `in_buf` bytes after the head, the rest still with the client.
+    /// `in_buf` bytes after the head, the rest still with the client;
+    /// `started` once a try began sending the rest (no resend after that).
     Streaming {
         in_buf: usize,
         pending: PendingBody,
+        started: bool,
     },
 }
 
@@ -60,18 +68,22 @@ pub async fn handle(w: &Worker, client: &mut Client, buf: &mut Buffer, s: &mut S
     if req.method(buf) == b"CONNECT" {
         // A forward proxy's method: nothing to route (nginx answers 405 too).
         let ok = respond::error(client, out, &view, 405, ClientConnection::Close, false).await;
+        client.linger = true;
         finish(w, &view, client, buf, req, &Done::own(started, if ok { 405 } else { 499 }), req.len);
         return false;
     }
     let Some(index) = view.runtime.router.find(req.host(buf), req.path(buf)) else {
         let keep = req.body == BodyKind::None && !req.close && !w.stopping();
         let ok = respond::error(client, out, &view, 404, client_connection(req, keep), is_head).await;
+        // A body that was not read is still on the connection.
+        client.linger = req.body != BodyKind::None;
         finish(w, &view, client, buf, req, &Done::own(started, if ok { 404 } else { 499 }), req.len);
         return ok && keep;
     };
     let up: &UpstreamRuntime = &view.runtime.upstreams[index];
 
-    if req.expect_continue && req.body != BodyKind::None && buf.len() == req.len {
+    // HTTP/1.1 only: an HTTP/1.0 client must not get a 1xx (RFC 9110 15.2).
+    if req.expect_continue && req.minor == 1 && req.body != BodyKind::None && buf.len() == req.len {
         // The client waits for this before its body (nginx answers it too).
         if io::write_one(&mut client.stream, write::CONTINUE, SEND_TIMEOUT).await.is_err() {
             finish(w, &view, client, buf, req, &Done::own(started, 499), buf.len());
@@ -82,6 +94,7 @@ pub async fn handle(w: &Worker, client: &mut Client, buf: &mut Buffer, s: &mut S
         Ok(body) => body,
         Err(RelayFail::BadClientBody) => {
             let ok = respond::error(client, out, &view, 400, ClientConnection::Close, is_head).await;
+            client.linger = true;
             finish(w, &view, client, buf, req, &Done::own(started, if ok { 400 } else { 499 }), buf.len());
             return false;
         }
@@ -104,6 +117,7 @@ pub async fn handle(w: &Worker, client: &mut Client, buf: &mut Buffer, s: &mut S
             view: &view,
             up,
             stream: &mut client.stream,
+            linger: &mut client.linger,
             ip_text: ip_key.bytes(),
             ip: Some(client.addr.ip()),
             buf: &buf[..],
@@ -119,20 +133,23 @@ pub async fn handle(w: &Worker, client: &mut Client, buf: &mut Buffer, s: &mut S
     let (status, bytes, keep) = match end {
         End::Answered { status, bytes, keep_alive } => (status, bytes, keep_alive),
         End::Error(status) => {
-            let keep = !matches!(body, Body::Streaming { .. }) && !req.close && !w.stopping();
+            let streaming = matches!(&body, Body::Streaming { pending, .. } if !pending.is_done());
+            client.linger |= streaming;
+            let keep = !streaming && !req.close && !w.stopping();
             let ok = respond::error(client, out, &view, status, client_connection(req, keep), is_head).await;
             (if ok { status } else { 499 }, 0, ok && keep)
         }
         End::ClientGone => (499, 0, false),
         End::BadClientBody => {
             let ok = respond::error(client, out, &view, 400, ClientConnection::Close, is_head).await;
+            client.linger = true;
             (if ok { 400 } else { 499 }, 0, false)
         }
     };
     let (consumed, body_complete) = match &body {
         Body::None => (req.len, true),
         Body::Buffered(n) => (req.len + n, true),
-        Body::Streaming { in_buf, pending } => (req.len + in_buf, pending.is_done()),
+        Body::Streaming { in_buf, pending, .. } => (req.len + in_buf, pending.is_done()),
     };
     let done = Done { started, status, bytes, upstream: Some(up), tries: &tries.records, request_id };
     respond::record_with_ip(w, &view, client, ip_key.bytes(), req, buf, &done);
@@ -190,7 +207,7 @@ async fn prefetch(stream: &mut tokio::net::TcpStream, buf: &mut Buffer, req: &Re
         }
         BodyKind::Length(n) => {
             let in_buf = (buf.len() - req.len).min(n as usize);
-            Ok(Body::Streaming { in_buf, pending: PendingBody::length(n - in_buf as u64) })
+            Ok(Body::Streaming { in_buf, pending: PendingBody::length(n - in_buf as u64), started: false })
         }
         BodyKind::Chunked => {
             let mut decoder = ChunkedDecoder::new();
@@ -202,7 +219,11 @@ async fn prefetch(stream: &mut tokio::net::TcpStream, buf: &mut Buffer, req: &Re
                     return Ok(Body::Buffered(at - req.len));
                 }
                 if at - req.len > RETRY_BUFFER {
-                    return Ok(Body::Streaming { in_buf: at - req.len, pending: PendingBody::chunked(decoder) });
+                    return Ok(Body::Streaming {
+                        in_buf: at - req.len,
+                        pending: PendingBody::chunked(decoder),
+                        started: false,
+                    });
                 }
                 match io::read_some(stream, buf, BODY_TIMEOUT, RELAY).await {
                     Ok(got) if got > 0 => {}
@@ -242,6 +263,8 @@ struct TryCtx<'a> {
     is_head: bool,
     non_idempotent: bool,
     made_id: &'a [u8; 32],
+    /// Set when the client's connection will close with its input unread.
+    linger: &'a mut bool,
 }
 
 /// How one try ended.
@@ -264,11 +287,11 @@ enum TryEnd {
 
 async fn run_tries(t: &mut TryCtx<'_>, tries: &mut Tries<'_>, body: &mut Body, rest: &mut Option<Buffer>) -> End {
     let key = request_key(&t.up.config.balance, t.req, t.buf, t.ip, t.ip_text);
-    let mut last: Option<TryFail> = None;
     loop {
         let now = Instant::now();
         let Some(index) = tries.pick(key.bytes(), now) else {
-            return End::Error(last.map_or(502, TryFail::client_status));
+            // nginx: no peer left is NGX_HTTP_UPSTREAM_FT_NOLIVE, a 502.
+            return End::Error(502);
         };
         match try_once(t, tries, index, now, body, rest).await {
             TryEnd::Answered { status, bytes, keep_alive } => return End::Answered { status, bytes, keep_alive },
@@ -288,9 +311,11 @@ async fn run_tries(t: &mut TryCtx<'_>, tries: &mut Tries<'_>, body: &mut Body, r
                     // request one extra try (still charged to the server).
                     tries.attempt.tries_left += 1;
                 }
-                let replayable = !matches!(body, Body::Streaming { .. });
-                let situation = tries.situation(sent, t.non_idempotent, replayable);
-                let retry = retry_after_failure(fail.condition(), &situation);
+                // Once a try took part of the body from the client, no other
+                // try can have it: none follows, whatever was sent.
+                let consumed = matches!(body, Body::Streaming { started: true, .. });
+                let situation = tries.situation(sent, t.non_idempotent, !consumed);
+                let retry = !consumed && retry_after_failure(fail.condition(), &situation);
                 tries.finish(Outcome::Failed, Some(fail.reason()), retry);
                 debug!(
                     "upstream {}: {fail:?}{}",
@@ -300,7 +325,6 @@ async fn run_tries(t: &mut TryCtx<'_>, tries: &mut Tries<'_>, body: &mut Body, r
                 if !retry {
                     return End::Error(fail.client_status());
                 }
-                last = Some(fail);
             }
         }
     }
@@ -342,25 +366,43 @@ async fn try_once(
         Body::Buffered(n) => &t.buf[t.req.len..t.req.len + *n],
         Body::Streaming { in_buf, .. } => &t.buf[t.req.len..t.req.len + *in_buf],
     };
-    if let Err(e) =
-        io::write_all(&mut conn, &mut [IoSlice::new(t.out), IoSlice::new(body_here)], cfg.send_timeout).await
-    {
-        return TryEnd::Failed { fail: TryFail::from_write(&e), reused };
-    }
-    if let Body::Streaming { pending, .. } = body {
+    // False once the upstream answered before it had the whole request:
+    // its connection is then not reused.
+    let mut request_whole = true;
+    let mut ubuf = Buffer::take(RELAY);
+    let write = io::write_all(&mut conn, &mut [IoSlice::new(t.out), IoSlice::new(body_here)], cfg.send_timeout).await;
+    if let Err(e) = write {
+        // A server may answer and close without reading the body (413, 401):
+        // its answer, if it sent one, is what the client gets.
+        let limit = cfg.read_timeout.min(EARLY_ANSWER_WAIT);
+        if !matches!(e, io::IoFail::Timeout) && read_response_head(&mut conn, &mut ubuf, t.resp, limit).await.is_ok() {
+            request_whole = false;
+        } else {
+            return TryEnd::Failed { fail: TryFail::from_write(&e), reused };
+        }
+    } else if let Body::Streaming { pending, started, .. } = body {
+        *started = true;
         let spill = rest.get_or_insert_with(|| Buffer::take(RELAY));
         match relay::request_body(t.stream, &mut conn, pending, spill, cfg.send_timeout).await {
-            Ok(()) => {}
+            Ok(relay::BodySent::Whole) => {}
+            Ok(relay::BodySent::UpstreamAnswered) => request_whole = false,
             Err(RelayFail::Client) => return TryEnd::ClientGone,
             Err(RelayFail::BadClientBody) => return TryEnd::BadClientBody,
+            Err(RelayFail::UpstreamWrite(e)) => return TryEnd::Failed { fail: TryFail::from_write(&e), reused },
             Err(RelayFail::Upstream) => return TryEnd::Failed { fail: TryFail::Closed, reused },
         }
     }
 
-    // The response head.
-    let mut ubuf = Buffer::take(RELAY);
-    if let Err(fail) = read_response_head(&mut conn, &mut ubuf, t.resp, cfg.read_timeout).await {
-        return TryEnd::Failed { fail, reused };
+    // The response head (unless an early answer's is already parsed).
+    if request_whole {
+        if let Err(fail) = read_response_head(&mut conn, &mut ubuf, t.resp, cfg.read_timeout).await {
+            return TryEnd::Failed { fail, reused };
+        }
+    } else if ubuf.is_empty() {
+        // The upstream spoke while the body streamed: read its answer now.
+        if let Err(fail) = read_response_head(&mut conn, &mut ubuf, t.resp, cfg.read_timeout).await {
+            return TryEnd::Failed { fail, reused };
+        }
     }
     let status = t.resp.status;
     if status == 101 && !t.req.upgrade {
@@ -370,19 +412,22 @@ async fn try_once(
     tries.on_response(status);
     let resp_body = t.resp.body(t.is_head);
     if status >= 400 {
-        let replayable = !matches!(body, Body::Streaming { .. });
-        if let StatusAction::Retry { charge } =
-            status_action(status, &tries.situation(true, t.non_idempotent, replayable))
-        {
+        let consumed = matches!(body, Body::Streaming { started: true, .. });
+        let action = if consumed {
+            StatusAction::Pass
+        } else {
+            status_action(status, &tries.situation(true, t.non_idempotent, true))
+        };
+        if let StatusAction::Retry { charge } = action {
             if charge {
                 tries.finish(Outcome::Failed, Some(FailureReason::HttpStatus), true);
             } else {
                 tries.finish(Outcome::Passed, None, true);
             }
             debug!("upstream {} server {}: {status}, trying the next server", cfg.name, server.name);
-            let close = t.resp.close;
+            let close = t.resp.close || !request_whole;
             ubuf.consume(t.resp.len);
-            if relay::drain(&mut conn, &mut ubuf, resp_body).await && !close {
+            if !close && relay::drain(&mut conn, &mut ubuf, resp_body).await {
                 t.w.pool.borrow_mut().put(server.addr, conn, now);
             }
             return TryEnd::StatusRetry;
@@ -395,10 +440,15 @@ async fn try_once(
         Body::Streaming { pending, .. } => pending.is_done(),
         _ => true,
     };
+    if !body_complete {
+        // The rest of the body is still on the client's connection.
+        *t.linger = true;
+    }
     let keep = !t.req.close && !t.w.stopping() && body_complete && resp_body != BodyKind::UntilClose && !dechunk;
     let conn_kind = if status == 101 { ClientConnection::Upgrade } else { client_connection(t.req, keep) };
     t.out.clear();
-    write::client_response(t.out, &ubuf, t.resp, &t.view.runtime.response_headers, conn_kind, dechunk);
+    let framing = if dechunk { Framing::Dechunk } else { Framing::AsIs(resp_body) };
+    write::client_response(t.out, &ubuf, t.resp, &t.view.runtime.response_headers, conn_kind, framing);
     let upstream_close = t.resp.close;
     ubuf.consume(t.resp.len);
 
@@ -412,8 +462,12 @@ async fn try_once(
             Body::Streaming { in_buf, .. } => *in_buf,
         };
         let early = &t.buf[(t.req.len + sent).min(t.buf.len())..];
+        // And what was read past a streamed body.
+        let spilled: &[u8] = rest.as_deref().map_or(&[][..], |r| &r[..]);
         let ok = io::write_all(t.stream, &mut [IoSlice::new(t.out), IoSlice::new(&ubuf)], SEND_TIMEOUT).await.is_ok()
-            && io::write_one(&mut conn, early, cfg.send_timeout).await.is_ok();
+            && io::write_all(&mut conn, &mut [IoSlice::new(early), IoSlice::new(spilled)], cfg.send_timeout)
+                .await
+                .is_ok();
         if ok {
             drop(ubuf);
             tunnel(t.stream, &mut conn, cfg.read_timeout).await;
@@ -421,12 +475,11 @@ async fn try_once(
         return TryEnd::Answered { status, bytes: 0, keep_alive: false };
     }
 
-    let framing = if dechunk { Framing::Dechunk } else { Framing::AsIs(resp_body) };
     let (relayed, fail) = relay::response(t.stream, &mut conn, t.out, &mut ubuf, framing, cfg.read_timeout).await;
     // nginx: what goes wrong once the header went out never counts against
     // the server, and nothing can be retried.
     tries.finish(Outcome::Passed, None, false);
-    if fail.is_none() && relayed.upstream_clean && !upstream_close && body_complete {
+    if fail.is_none() && relayed.upstream_clean && !upstream_close && body_complete && request_whole {
         t.w.pool.borrow_mut().put(server.addr, conn, now);
     }
     TryEnd::Answered { status, bytes: relayed.bytes, keep_alive: keep && fail.is_none() }
@@ -440,10 +493,15 @@ async fn read_response_head(
     resp: &mut ResponseHead,
     read_timeout: std::time::Duration,
 ) -> Result<(), TryFail> {
+    let mut interim = 0;
     loop {
         if !ubuf.is_empty() {
             match parse_response(ubuf, MAX_RESPONSE_HEAD, resp) {
                 Ok(true) if resp.is_interim() => {
+                    interim += 1;
+                    if interim > MAX_INTERIM {
+                        return Err(TryFail::InvalidHeader);
+                    }
                     ubuf.consume(resp.len);
                     continue;
                 }

@@ -6,11 +6,13 @@
 use std::io::IoSlice;
 use std::time::{Duration, Instant};
 
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
 use super::buffers::{Buffer, RELAY};
 use super::io::{self, IoFail};
 use super::respond::SEND_TIMEOUT;
+use crate::http1::write::Framing;
 use crate::http1::{BodyKind, ChunkedDecoder};
 
 /// nginx `client_body_timeout` default: longest wait between two reads of a
@@ -29,6 +31,8 @@ pub enum RelayFail {
     Client,
     /// The upstream closed, stalled past `read_timeout`, or broke the framing.
     Upstream,
+    /// Writing the request body to the upstream failed.
+    UpstreamWrite(IoFail),
     /// The client's chunked framing is invalid (400).
     BadClientBody,
 }
@@ -61,20 +65,36 @@ impl PendingBody {
     }
 }
 
-/// Copy the rest of the request body from `client` to `upstream`. Bytes
-/// the client sent after the body (a pipelined request) stay at the front
-/// of `rest` (which is empty otherwise).
+/// How sending the rest of a request body ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodySent {
+    /// All of it went out.
+    Whole,
+    /// The upstream spoke (or closed) before the body was sent: its answer
+    /// comes first (an early 413 or 401); the rest of the body is not sent.
+    UpstreamAnswered,
+}
+
+/// Copy the rest of the request body from `client` to `upstream`, watching
+/// the upstream for an early answer all along. Bytes the client sent after
+/// the body (a pipelined request) stay at the front of `rest` (which is
+/// empty otherwise).
 pub async fn request_body(
     client: &mut TcpStream,
     upstream: &mut TcpStream,
     body: &mut PendingBody,
     rest: &mut Buffer,
     send_timeout: Duration,
-) -> Result<(), RelayFail> {
+) -> Result<BodySent, RelayFail> {
+    let (upstream_rx, mut upstream_tx) = upstream.split();
     rest.clear();
     while !body.is_done() {
         rest.clear();
-        let n = io::read_some(client, rest, BODY_TIMEOUT, RELAY).await.map_err(|_| RelayFail::Client)?;
+        let n = tokio::select! {
+            biased;
+            _ = upstream_rx.readable() => return Ok(BodySent::UpstreamAnswered),
+            r = io::read_some(client, rest, BODY_TIMEOUT, RELAY) => r.map_err(|_| RelayFail::Client)?,
+        };
         if n == 0 {
             return Err(RelayFail::Client);
         }
@@ -86,20 +106,21 @@ pub async fn request_body(
             }
             PendingKind::Chunked(d) => d.feed(rest, |_| {}).map_err(|_| RelayFail::BadClientBody)?.consumed,
         };
-        io::write_one(upstream, &rest[..take], send_timeout).await.map_err(|_| RelayFail::Upstream)?;
+        let sent = tokio::select! {
+            biased;
+            _ = upstream_rx.readable() => return Ok(BodySent::UpstreamAnswered),
+            r = tokio::time::timeout(send_timeout, upstream_tx.write_all(&rest[..take])) => r,
+        };
+        match sent {
+            Ok(Ok(())) => {}
+            // A server that answered and closed its reading side: its answer
+            // (if any) is what the caller reads next.
+            Ok(Err(_)) => return Ok(BodySent::UpstreamAnswered),
+            Err(_) => return Err(RelayFail::UpstreamWrite(IoFail::Timeout)),
+        }
         rest.consume(take);
     }
-    Ok(())
-}
-
-/// How the response body goes to the client.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Framing {
-    /// As the upstream framed it (length, chunks, close).
-    AsIs(BodyKind),
-    /// Chunked from the upstream, plain to an HTTP/1.0 client (which then
-    /// reads until the close).
-    Dechunk,
+    Ok(BodySent::Whole)
 }
 
 /// What a finished response relay leaves.

@@ -2,48 +2,54 @@
 //! connections are joined byte for byte until both sides have closed, or
 //! until nothing has moved either way for the group's `read_timeout` (as
 //! nginx's `proxy_read_timeout` bounds an upgraded connection). A side that
-//! closes its half is passed on as a half close.
+//! closes its half is passed on as a half close. The two directions run
+//! independently, so a blocked write one way never stops the other.
 
+use std::cell::Cell;
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{ReadHalf, WriteHalf};
 use tokio::net::TcpStream;
+use tokio::time::Instant;
 
 use super::buffers::{Buffer, RELAY};
 
 pub async fn tunnel(client: &mut TcpStream, upstream: &mut TcpStream, idle: Duration) {
-    let (mut client_rx, mut client_tx) = client.split();
-    let (mut upstream_rx, mut upstream_tx) = upstream.split();
-    let mut up = Buffer::take(RELAY);
-    let mut down = Buffer::take(RELAY);
-    let (mut client_open, mut upstream_open) = (true, true);
-    while client_open || upstream_open {
-        tokio::select! {
-            r = client_rx.read_buf(&mut *up), if client_open => match r {
-                Ok(n) if n > 0 => {
-                    if !matches!(tokio::time::timeout(idle, upstream_tx.write_all(&up)).await, Ok(Ok(()))) {
-                        return;
-                    }
-                    up.clear();
+    let (client_rx, client_tx) = client.split();
+    let (upstream_rx, upstream_tx) = upstream.split();
+    // When either side last sent something: the idle limit is on both.
+    let last = Cell::new(Instant::now());
+    tokio::join!(copy_half(client_rx, upstream_tx, &last, idle), copy_half(upstream_rx, client_tx, &last, idle));
+}
+
+/// One direction: read, write, and on the reader's end pass the half close
+/// on. Returns when this direction is done, or when nothing has moved in
+/// either direction for `idle`.
+async fn copy_half(mut rx: ReadHalf<'_>, mut tx: WriteHalf<'_>, last: &Cell<Instant>, idle: Duration) {
+    let mut buf = Buffer::take(RELAY);
+    loop {
+        buf.clear();
+        let read = loop {
+            match tokio::time::timeout_at(last.get() + idle, rx.read_buf(&mut *buf)).await {
+                Ok(r) => break r,
+                // The other direction may have moved meanwhile.
+                Err(_) if last.get().elapsed() < idle => continue,
+                Err(_) => return,
+            }
+        };
+        match read {
+            Ok(n) if n > 0 => {
+                last.set(Instant::now());
+                if !matches!(tokio::time::timeout(idle, tx.write_all(&buf)).await, Ok(Ok(()))) {
+                    return;
                 }
-                _ => {
-                    client_open = false;
-                    let _ = upstream_tx.shutdown().await;
-                }
-            },
-            r = upstream_rx.read_buf(&mut *down), if upstream_open => match r {
-                Ok(n) if n > 0 => {
-                    if !matches!(tokio::time::timeout(idle, client_tx.write_all(&down)).await, Ok(Ok(()))) {
-                        return;
-                    }
-                    down.clear();
-                }
-                _ => {
-                    upstream_open = false;
-                    let _ = client_tx.shutdown().await;
-                }
-            },
-            _ = tokio::time::sleep(idle) => return,
+                last.set(Instant::now());
+            }
+            _ => {
+                let _ = tx.shutdown().await;
+                return;
+            }
         }
     }
 }
@@ -60,11 +66,18 @@ mod tests {
         (a, b)
     }
 
+    // The tunnel runs on a worker's single thread: spawn_local, in a LocalSet.
     #[tokio::test]
     async fn bytes_flow_both_ways_and_a_half_close_is_passed_on() {
+        tokio::task::LocalSet::new().run_until(both_ways()).await;
+    }
+
+    async fn both_ways() {
         let (mut user, mut client_side) = pair().await;
         let (mut upstream_side, mut app) = pair().await;
-        let t = tokio::spawn(async move { tunnel(&mut client_side, &mut upstream_side, Duration::from_secs(5)).await });
+        let t = tokio::task::spawn_local(async move {
+            tunnel(&mut client_side, &mut upstream_side, Duration::from_secs(5)).await
+        });
         user.write_all(b"ping").await.expect("write");
         let mut got = [0u8; 4];
         app.read_exact(&mut got).await.expect("read");
@@ -79,6 +92,47 @@ mod tests {
         assert_eq!(&got, b"last");
         drop(app);
         t.await.expect("tunnel ends when both sides closed");
+    }
+
+    #[tokio::test]
+    async fn a_blocked_direction_does_not_stop_the_other() {
+        tokio::task::LocalSet::new().run_until(blocked_direction()).await;
+    }
+
+    async fn blocked_direction() {
+        let (mut user, mut client_side) = pair().await;
+        let (mut upstream_side, mut app) = pair().await;
+        let t = tokio::task::spawn_local(async move {
+            tunnel(&mut client_side, &mut upstream_side, Duration::from_secs(5)).await
+        });
+        // The user sends far more than the socket buffers hold; the app reads
+        // none of it until the user has the app's answer.
+        const SIZE: usize = 16 * 1024 * 1024;
+        let (got_pong, pong_seen) = tokio::sync::oneshot::channel::<()>();
+        let user_side = async move {
+            let (mut rx, mut tx) = user.split();
+            let send = async { tx.write_all(&vec![1u8; SIZE]).await.expect("send") };
+            let recv = async {
+                let mut pong = [0u8; 4];
+                rx.read_exact(&mut pong).await.expect("the answer gets through");
+                assert_eq!(&pong, b"pong");
+                let _ = got_pong.send(());
+            };
+            tokio::join!(send, recv);
+        };
+        let app_side = async move {
+            // Answer once the upload has filled every buffer on its way.
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            app.write_all(b"pong").await.expect("write");
+            pong_seen.await.expect("the user saw the answer");
+            let mut got = vec![0u8; SIZE];
+            app.read_exact(&mut got).await.expect("then the upload");
+            assert!(got.iter().all(|&b| b == 1));
+        };
+        tokio::time::timeout(Duration::from_secs(4), async { tokio::join!(user_side, app_side) })
+            .await
+            .expect("one blocked direction did not stop the other");
+        t.abort();
     }
 
     #[tokio::test]

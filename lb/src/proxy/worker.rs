@@ -82,7 +82,8 @@ impl Worker {
             batch.logger = Some(logger.clone());
         }
         logger.format_into(&mut batch.lines, entry);
-        if batch.lines.len() >= BATCH_BYTES {
+        // Once stopping, nothing waits: the process ends after the grace.
+        if batch.lines.len() >= BATCH_BYTES || self.stopping.get() {
             batch.flush();
         }
     }
@@ -100,6 +101,7 @@ impl Worker {
     fn begin_stop(&self) {
         self.stopping.set(true);
         self.stop.notify_waiters();
+        self.log.borrow_mut().flush();
     }
 }
 
@@ -171,7 +173,9 @@ async fn accept_loop(worker: Rc<Worker>, listener: TcpListener, index: usize) {
                 let _ = stream.set_nodelay(true);
                 tokio::task::spawn_local(conn::serve(worker.clone(), stream, peer, index));
             }
-            Err(e) if matches!(e.raw_os_error(), Some(24) | Some(23)) => {
+            // Out of descriptors or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM):
+            // accept would fail again at once, so wait instead of spinning.
+            Err(e) if matches!(e.raw_os_error(), Some(24 | 23 | 105 | 12)) => {
                 warn!("accept on {}: {e}; pausing accepts for {ACCEPT_BACKOFF:?}", worker.live.listeners[index].addr);
                 tokio::time::sleep(ACCEPT_BACKOFF).await;
             }
