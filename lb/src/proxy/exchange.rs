@@ -370,7 +370,7 @@ async fn try_once(
     // its connection is then not reused.
     let mut request_whole = true;
     let mut ubuf = Buffer::take(RELAY);
-    let write = io::write_all(&mut conn, &mut [IoSlice::new(t.out), IoSlice::new(body_here)], cfg.send_timeout).await;
+    let write = io::write_head_and(&mut conn, t.out, body_here, cfg.send_timeout).await;
     if let Err(e) = write {
         // A server may answer and close without reading the body (413, 401):
         // its answer, if it sent one, is what the client gets.

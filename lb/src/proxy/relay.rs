@@ -3,7 +3,6 @@
 //! or de-chunked for an HTTP/1.0 client), and the body of a refused
 //! response read off so its keep-alive connection can be reused.
 
-use std::io::IoSlice;
 use std::time::{Duration, Instant};
 
 use tokio::io::AsyncWriteExt;
@@ -147,7 +146,7 @@ pub async fn response(
     let fail = |sent, f| (Relayed { bytes: sent, upstream_clean: false }, Some(f));
     match framing {
         Framing::AsIs(BodyKind::None) => {
-            if write_client(client, &[head]).await.is_err() {
+            if io::write_one(client, head, SEND_TIMEOUT).await.is_err() {
                 return fail(0, RelayFail::Client);
             }
             (Relayed { bytes: 0, upstream_clean: ubuf.is_empty() }, None)
@@ -155,7 +154,7 @@ pub async fn response(
         Framing::AsIs(BodyKind::Length(n)) => {
             let first = (ubuf.len() as u64).min(n) as usize;
             let mut extra = ubuf.len() > first;
-            if write_client(client, &[head, &ubuf[..first]]).await.is_err() {
+            if io::write_head_and(client, head, &ubuf[..first], SEND_TIMEOUT).await.is_err() {
                 return fail(0, RelayFail::Client);
             }
             sent += first as u64;
@@ -167,7 +166,7 @@ pub async fn response(
                 };
                 let take = (got as u64).min(n - sent) as usize;
                 extra |= got > take;
-                if write_client(client, &[&ubuf[..take]]).await.is_err() {
+                if io::write_one(client, &ubuf[..take], SEND_TIMEOUT).await.is_err() {
                     return fail(sent, RelayFail::Client);
                 }
                 sent += take as u64;
@@ -198,7 +197,7 @@ pub async fn response(
                 };
                 let chunk: &[u8] = if dechunk { &[] } else { &ubuf[..progress.consumed] };
                 sent += if dechunk { (head.len() - before) as u64 } else { chunk.len() as u64 };
-                if write_client(client, &[head, chunk]).await.is_err() {
+                if io::write_head_and(client, head, chunk, SEND_TIMEOUT).await.is_err() {
                     return fail(sent, RelayFail::Client);
                 }
                 if progress.done {
@@ -207,7 +206,7 @@ pub async fn response(
             }
         }
         Framing::AsIs(BodyKind::UntilClose) => {
-            if write_client(client, &[head, ubuf]).await.is_err() {
+            if io::write_head_and(client, head, ubuf, SEND_TIMEOUT).await.is_err() {
                 return fail(0, RelayFail::Client);
             }
             sent += ubuf.len() as u64;
@@ -218,21 +217,13 @@ pub async fn response(
                     Ok(_) => {}
                     Err(_) => return fail(sent, RelayFail::Upstream),
                 }
-                if write_client(client, &[ubuf]).await.is_err() {
+                if io::write_one(client, ubuf, SEND_TIMEOUT).await.is_err() {
                     return fail(sent, RelayFail::Client);
                 }
                 sent += ubuf.len() as u64;
             }
         }
     }
-}
-
-async fn write_client(client: &mut TcpStream, parts: &[&[u8]]) -> Result<(), IoFail> {
-    let mut slices: [IoSlice<'_>; 2] = [IoSlice::new(b""), IoSlice::new(b"")];
-    for (slot, part) in slices.iter_mut().zip(parts) {
-        *slot = IoSlice::new(part);
-    }
-    io::write_all(client, &mut slices[..parts.len()], SEND_TIMEOUT).await
 }
 
 /// One read of more body; the upstream closing mid-body is a failure.

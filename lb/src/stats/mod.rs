@@ -66,34 +66,12 @@ impl NoLive {
     }
 }
 
-/// Which listener a connection's local address belongs to: the exact address,
-/// else a wildcard listener (`0.0.0.0:8080`, `[::]:8080`) on the same port.
-pub fn listener_index(listeners: &[ListenerStats], local: SocketAddr) -> Option<usize> {
-    listeners
-        .iter()
-        .position(|l| l.addr == local)
-        .or_else(|| listeners.iter().position(|l| l.addr.port() == local.port() && l.addr.ip().is_unspecified()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn addr(s: &str) -> SocketAddr {
         s.parse().unwrap_or_else(|_| unreachable!())
-    }
-
-    #[test]
-    fn a_local_address_maps_to_its_exact_listener_first_then_a_wildcard_on_its_port() {
-        let l = [
-            ListenerStats::new(addr("0.0.0.0:80")),
-            ListenerStats::new(addr("127.0.0.1:80")),
-            ListenerStats::new(addr("10.0.0.1:81")),
-        ];
-        assert_eq!(listener_index(&l, addr("127.0.0.1:80")), Some(1));
-        assert_eq!(listener_index(&l, addr("10.0.0.1:80")), Some(0));
-        assert_eq!(listener_index(&l, addr("10.0.0.1:81")), Some(2));
-        assert_eq!(listener_index(&l, addr("10.0.0.2:81")), None);
     }
 
     #[test]

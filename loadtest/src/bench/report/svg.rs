@@ -11,7 +11,7 @@ use crate::summary::Ratios;
 const WIDTH: f64 = 960.0;
 const PANEL_H: f64 = 230.0;
 const LEFT: f64 = 60.0;
-const TOP: f64 = 40.0;
+const TOP: f64 = 50.0;
 
 fn color(p: Proxy) -> &'static str {
     match p {
@@ -41,7 +41,7 @@ pub fn render(report: &Report) -> String {
             ]
         })
         .collect();
-    let height = TOP + panels.len() as f64 * (PANEL_H + 50.0) + 40.0;
+    let height = TOP + panels.len() as f64 * (PANEL_H + 60.0) + 40.0;
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -60,7 +60,7 @@ pub fn render(report: &Report) -> String {
         let _ = writeln!(s, "<text x=\"{}\" y=\"37\">{p}</text>", x + 14.0);
     }
     for (i, (workers, title, metric)) in panels.iter().enumerate() {
-        let y0 = TOP + 20.0 + i as f64 * (PANEL_H + 50.0);
+        let y0 = TOP + 30.0 + i as f64 * (PANEL_H + 60.0);
         panel(&mut s, report, *workers, title, *metric, y0);
     }
     s.push_str("</svg>\n");
@@ -81,8 +81,8 @@ fn panel(s: &mut String, report: &Report, workers: u32, title: &str, metric: Met
     let y = |v: f64| y0 + PANEL_H - v / top * PANEL_H;
     let _ = writeln!(
         s,
-        "<text x=\"{LEFT}\" y=\"{}\" font-size=\"13\">{} worker{}: {}</text>",
-        y0 - 6.0,
+        "<text x=\"{LEFT}\" y=\"{}\" font-size=\"13\" font-weight=\"bold\">{} worker{}: {}</text>",
+        y0 - 16.0,
         workers,
         if workers == 1 { "" } else { "s" },
         esc(title)
