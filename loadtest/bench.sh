@@ -4,7 +4,7 @@
 # tandem and the bench tool, runs `bench` with the arguments given. Method,
 # pitfalls and results: loadtest/README.md.
 #
-#   loadtest/bench.sh                          # 6 rounds x 2 s, workers 1 and 2, every workload
+#   loadtest/bench.sh                          # 10 rounds x 2 s, workers 1 and 2, every workload
 #   loadtest/bench.sh --rounds 10 --workers 1  # any flag of `bench --help`
 #   BENCH_BUILD=debug loadtest/bench.sh --smoke --out target/bench-smoke   # what make test runs
 set -euo pipefail

@@ -2,7 +2,7 @@
 //! same run (`make bench`; method and results in `loadtest/README.md`).
 //!
 //! ```text
-//! bench [--rounds 6] [--duration 2s] [--workers 1,2] [--workloads tiny,4k,64k,post-1k,close]
+//! bench [--rounds 10] [--duration 2s] [--workers 1,2] [--workloads tiny,4k,64k,post-1k,close]
 //!       [--proxies nginx,haproxy,tandem-bare,tandem-full] [--idle-connections 10000]
 //!       [--wrk-threads 2] [--wrk-connections 64] [--tandem target/release/tandem]
 //!       [--out target/bench] [--smoke] [--keep]
@@ -94,7 +94,7 @@ impl Args {
             proxies: self.proxies.clone().unwrap_or_else(|| Proxy::ALL.to_vec()),
             workloads: self.workloads.clone().unwrap_or_else(|| Workload::ALL.to_vec()),
             workers: self.workers.clone().unwrap_or_else(|| if smoke { vec![1] } else { vec![1, 2] }),
-            rounds: self.rounds.unwrap_or(if smoke { 1 } else { 6 }).max(1),
+            rounds: self.rounds.unwrap_or(if smoke { 1 } else { 10 }).max(1),
             duration: self
                 .duration
                 .unwrap_or(Duration::from_secs(if smoke { 1 } else { 2 }))

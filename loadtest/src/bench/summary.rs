@@ -46,12 +46,27 @@ pub struct Cell {
     pub vs_bare: Option<Ratios>,
 }
 
-/// This proxy's measure divided by the reference's, median of per-round ratios.
+/// This proxy's measure divided by the reference's, median of per-round
+/// ratios, with the middle half of those ratios (25th to 75th percentile)
+/// for req/s and CPU: how much one round can be trusted.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct Ratios {
     pub rps: f64,
     pub cpu: f64,
     pub p99: f64,
+    pub rps_iqr: (f64, f64),
+    pub cpu_iqr: (f64, f64),
+}
+
+/// The `q` quantile (0..1) of `values`, linearly interpolated.
+pub fn quantile(values: &mut [f64], q: f64) -> f64 {
+    if values.is_empty() {
+        return f64::NAN;
+    }
+    values.sort_by(f64::total_cmp);
+    let pos = q.clamp(0.0, 1.0) * (values.len() - 1) as f64;
+    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+    values[lo] + (values[hi] - values[lo]) * (pos - lo as f64)
 }
 
 pub fn median(values: &mut [f64]) -> f64 {
@@ -121,7 +136,13 @@ fn ratios(runs: &[Run], workload: Workload, workers: u32, proxy: Proxy, referenc
     if rps.is_empty() {
         return None;
     }
-    Some(Ratios { rps: median(&mut rps), cpu: median(&mut cpu), p99: median(&mut p99) })
+    Some(Ratios {
+        rps_iqr: (quantile(&mut rps, 0.25), quantile(&mut rps, 0.75)),
+        cpu_iqr: (quantile(&mut cpu, 0.25), quantile(&mut cpu, 0.75)),
+        rps: median(&mut rps),
+        cpu: median(&mut cpu),
+        p99: median(&mut p99),
+    })
 }
 
 #[cfg(test)]
@@ -178,6 +199,15 @@ mod tests {
         assert_eq!(tandem.peak_rss_kib, 1002);
         assert_eq!(cells[0].vs_nginx.map(|r| r.rps), Some(1.0));
         assert_eq!(tandem.vs_bare, None);
+    }
+
+    #[test]
+    fn quantiles_interpolate_between_neighbours() {
+        let mut v = [4.0, 1.0, 3.0, 2.0, 5.0];
+        assert_eq!(quantile(&mut v, 0.25), 2.0);
+        assert_eq!(quantile(&mut v, 0.5), 3.0);
+        assert_eq!(quantile(&mut [1.0, 2.0], 0.25), 1.25);
+        assert!(quantile(&mut [], 0.5).is_nan());
     }
 
     #[test]

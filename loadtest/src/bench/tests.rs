@@ -114,7 +114,7 @@ fn the_outputs_render_every_proxy() {
     let (runs, mem) = whole();
     let r = report(runs, mem);
     let md = crate::report::markdown::render(&r);
-    assert!(md.contains("| tiny | tandem-bare | 1000 | 1.00 |"), "{md}");
+    assert!(md.contains("| tiny | tandem-bare | 1000 | 1.00 (1.00-1.00) |"), "{md}");
     assert!(md.contains("## Memory: 100 idle keep-alive client connections"));
     let svg = crate::report::svg::render(&r);
     assert!(svg.starts_with("<svg") && svg.contains("tandem-bare tiny: 1.00"), "{svg}");

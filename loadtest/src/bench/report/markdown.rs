@@ -10,6 +10,15 @@ fn ratio(r: Option<Ratios>, f: fn(&Ratios) -> f64) -> String {
     r.map(|r| format!("{:.2}", f(&r))).unwrap_or_else(|| "-".into())
 }
 
+/// The median and, in parentheses, the middle half of the per-round ratios.
+fn ratio_iqr(r: Option<Ratios>, f: fn(&Ratios) -> f64, iqr: fn(&Ratios) -> (f64, f64)) -> String {
+    r.map(|r| {
+        let (lo, hi) = iqr(&r);
+        format!("{:.2} ({lo:.2}-{hi:.2})", f(&r))
+    })
+    .unwrap_or_else(|| "-".into())
+}
+
 fn mib(kib: u64) -> String {
     format!("{:.1}", kib as f64 / 1024.0)
 }
@@ -25,8 +34,9 @@ pub fn render(report: &Report) -> String {
     let _ = writeln!(
         s,
         "wrk -t{} -c{} -d{}s per run, {} rounds, proxies in rotated order each round; medians over rounds, \
-         ratios per round against nginx (then the median). CPU is the proxy's user+system time per request; \
-         peak RSS the highest over the rounds; upstream reuse = 1 - upstream connections opened / requests.\n",
+         ratios per round against nginx (then the median; in parentheses the middle half of the per-round \
+         ratios, 25th to 75th percentile). CPU is the proxy's user+system time per request; peak RSS the \
+         highest over the rounds; upstream reuse = 1 - upstream connections opened / requests.\n",
         plan.wrk_threads,
         plan.wrk_connections,
         plan.duration.as_secs(),
@@ -48,12 +58,12 @@ pub fn render(report: &Report) -> String {
                 c.workload,
                 c.proxy,
                 c.rps,
-                ratio(c.vs_nginx, |r| r.rps),
+                ratio_iqr(c.vs_nginx, |r| r.rps, |r| r.rps_iqr),
                 c.p50_ms,
                 c.p99_ms,
                 ratio(c.vs_nginx, |r| r.p99),
                 c.cpu_us_per_request,
-                ratio(c.vs_nginx, |r| r.cpu),
+                ratio_iqr(c.vs_nginx, |r| r.cpu, |r| r.cpu_iqr),
                 mib(c.peak_rss_kib),
                 c.upstream_reuse * 100.0,
                 c.non_2xx,

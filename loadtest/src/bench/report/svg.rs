@@ -1,6 +1,7 @@
 //! `bench.svg`: per worker count, two bar charts of the ratios against
-//! nginx (throughput, CPU per request), grouped by workload. One file, no
-//! external assets.
+//! nginx (throughput, CPU per request), grouped by workload; each bar is
+//! the median of the per-round ratios, its whisker their middle half. One
+//! file, no external assets.
 
 use std::fmt::Write as _;
 
@@ -22,8 +23,8 @@ fn color(p: Proxy) -> &'static str {
     }
 }
 
-/// Which ratio a panel shows.
-type Metric = fn(&Ratios) -> f64;
+/// Which ratio a panel shows: the median and its middle half.
+type Metric = fn(&Ratios) -> (f64, (f64, f64));
 
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
@@ -36,8 +37,8 @@ pub fn render(report: &Report) -> String {
         .iter()
         .flat_map(|&w| {
             [
-                (w, "req/s vs nginx (higher is better)", (|r: &Ratios| r.rps) as Metric),
-                (w, "CPU per request vs nginx (lower is better)", |r: &Ratios| r.cpu),
+                (w, "req/s vs nginx (higher is better)", (|r: &Ratios| (r.rps, r.rps_iqr)) as Metric),
+                (w, "CPU per request vs nginx (lower is better)", |r: &Ratios| (r.cpu, r.cpu_iqr)),
             ]
         })
         .collect();
@@ -73,7 +74,7 @@ fn panel(s: &mut String, report: &Report, workers: u32, title: &str, metric: Met
         .cells
         .iter()
         .filter(|c| c.workers == workers)
-        .filter_map(|c| c.vs_nginx.map(|r| metric(&r)))
+        .filter_map(|c| c.vs_nginx.map(|r| metric(&r).1 .1))
         .filter(|v| v.is_finite())
         .collect();
     let top = values.iter().cloned().fold(1.2_f64, f64::max).ceil().max(1.5);
@@ -114,7 +115,10 @@ fn panel(s: &mut String, report: &Report, workers: u32, title: &str, metric: Met
         for (b, proxy) in plan.proxies.iter().enumerate() {
             let cell =
                 report.cells.iter().find(|c| c.workers == workers && c.workload == *workload && c.proxy == *proxy);
-            let Some(v) = cell.and_then(|c| c.vs_nginx).map(|r| metric(&r)).filter(|v| v.is_finite()) else { continue };
+            let Some((v, (lo, hi))) = cell.and_then(|c| c.vs_nginx).map(|r| metric(&r)).filter(|m| m.0.is_finite())
+            else {
+                continue;
+            };
             let x = gx + b as f64 * bar_w;
             let by = y(v.min(top));
             let _ = writeln!(
@@ -124,11 +128,20 @@ fn panel(s: &mut String, report: &Report, workers: u32, title: &str, metric: Met
                 y0 + PANEL_H - by,
                 color(*proxy)
             );
+            let cx = x + bar_w / 2.0 - 1.0;
+            if lo.is_finite() && hi.is_finite() {
+                let (ylo, yhi) = (y(lo.min(top)), y(hi.min(top)));
+                let _ = writeln!(
+                    s,
+                    "<path d=\"M{cx:.1} {ylo:.1}V{yhi:.1}M{:.1} {ylo:.1}h6M{:.1} {yhi:.1}h6\" stroke=\"#222\" fill=\"none\"/>",
+                    cx - 3.0,
+                    cx - 3.0
+                );
+            }
+            let label_y = y(hi.max(v).min(top)) - 3.0;
             let _ = writeln!(
                 s,
-                "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" font-size=\"10\">{v:.2}</text>",
-                x + bar_w / 2.0 - 1.0,
-                by - 3.0
+                "<text x=\"{cx:.1}\" y=\"{label_y:.1}\" text-anchor=\"middle\" font-size=\"10\">{v:.2}</text>"
             );
         }
         let _ = writeln!(
