@@ -99,3 +99,21 @@ fn a_client_that_hangs_up_is_not_charged_to_the_upstream() {
     let seq = sequence(&proxy, 4);
     assert_eq!(seq.iter().filter(|u| *u == "a").count(), 2, "a still in rotation: {seq:?}");
 }
+
+#[test]
+fn a_group_with_no_usable_server_says_so_once_and_counts_every_refusal() {
+    let (a, b) = (Upstream::refused("a"), Upstream::refused("b"));
+    let proxy =
+        Proxy::start(&app(&[], &[(&a, "max_fails: 1, fail_timeout: 30s"), (&b, "max_fails: 1, fail_timeout: 30s")]));
+    // Both refuse: the first request tries both and takes both out.
+    assert_eq!(proxy.get("/").status, 502);
+    for _ in 0..5 {
+        assert_eq!(proxy.get("/").status, 502, "nginx: no live upstreams");
+    }
+    let status = proxy.status();
+    let group = &status["upstreams"][0];
+    assert_eq!(group["no_live_refusals"], 5, "{group}");
+    assert!(proxy.metrics().contains("tandem_upstream_no_live_total{upstream=\"app\"} 5"), "{}", proxy.metrics());
+    let log = proxy.log();
+    assert_eq!(log.matches("no live upstreams").count(), 1, "logged when it started, not per request:\n{log}");
+}

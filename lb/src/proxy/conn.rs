@@ -131,6 +131,9 @@ async fn serve_requests(worker: &Worker, client: &mut Client) {
         let keep_alive = Box::pin(exchange::handle(worker, client, &mut buf, &mut scratch)).await;
         client.served += 1;
         if !keep_alive || worker.stopping() {
+            // Requests pipelined behind this one are not answered: linger so
+            // the client gets this answer rather than a reset.
+            client.linger |= !buf.is_empty();
             return;
         }
         if !buf.is_empty() {

@@ -12,9 +12,6 @@ use super::procs;
 
 /// Connections opened at the same time while building the idle set.
 const OPEN_AT_ONCE: usize = 200;
-/// Time the proxy gets to settle after the connections are made and after
-/// they are closed, before its RSS is read.
-const SETTLE: Duration = Duration::from_secs(2);
 
 /// The memory of one proxy around an idle-connection hold.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
@@ -41,18 +38,20 @@ impl IdleMemory {
 }
 
 /// Hold `n` idle connections to `addr` (each after one `GET /tiny`), reading
-/// the RSS of `pid`'s process tree before, during and after.
-pub fn measure(pid: u32, addr: SocketAddr, n: u32) -> Result<IdleMemory, String> {
+/// the RSS of `pid`'s process tree before, during and after; `settle` is
+/// the time the proxy gets after the connections are made and after they
+/// are closed, before its RSS is read.
+pub fn measure(pid: u32, addr: SocketAddr, n: u32, settle: Duration) -> Result<IdleMemory, String> {
     let runtime =
         tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| format!("runtime: {e}"))?;
     let rss_before_kib = procs::rss_kib(pid);
     let conns = runtime.block_on(open_all(addr, n as usize))?;
-    std::thread::sleep(SETTLE);
+    std::thread::sleep(settle);
     let rss_holding_kib = procs::rss_kib(pid);
     let held = conns.len() as u32;
     drop(conns);
     drop(runtime);
-    std::thread::sleep(SETTLE);
+    std::thread::sleep(settle);
     let rss_after_kib = procs::rss_kib(pid);
     Ok(IdleMemory { connections: n, held, rss_before_kib, rss_holding_kib, rss_after_kib })
 }

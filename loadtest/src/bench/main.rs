@@ -160,10 +160,14 @@ fn run(args: &Args, plan: Plan) -> Result<Report, String> {
         }
     }
     let load = wrk::Load { threads: plan.wrk_threads, connections: plan.wrk_connections, duration: plan.duration };
-    // Warm every proxy (pools, caches, page faults) before anything counts.
-    for c in &contenders {
+    // Warm every proxy (pools, caches, page faults) before anything counts;
+    // the smoke run asserts no timing and skips it.
+    for c in contenders.iter().filter(|_| !args.smoke) {
         wrk::run(&wrk_bin, &script, c.addr, Workload::Tiny, wrk::Load { duration: Duration::from_secs(1), ..load })?;
     }
+    // After the idle connections are made and after they close, before RSS
+    // is read: time for the proxy to accept, answer, free.
+    let settle = if args.smoke { Duration::from_millis(500) } else { Duration::from_secs(2) };
     let schedule = plan.schedule();
     let mut runs = Vec::with_capacity(schedule.len());
     for (i, slot) in schedule.iter().enumerate() {
@@ -200,7 +204,7 @@ fn run(args: &Args, plan: Plan) -> Result<Report, String> {
             if n < plan.idle_connections {
                 eprintln!("memory {}: {n} connections (its maxconn under the open-files limit)", c.proxy.name());
             }
-            let idle = idle::measure(c.pid(), c.addr, n)?;
+            let idle = idle::measure(c.pid(), c.addr, n, settle)?;
             c.check_alive()?;
             let row = MemoryRow::new(c.proxy, c.workers, idle);
             eprintln!(
