@@ -221,6 +221,14 @@ pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
 }
 
+/// `N` different free loopback ports: all held while they are picked, so
+/// the kernel cannot hand the same one out twice (released one at a time,
+/// it did: a proxy got its admin port equal to its listen port).
+pub fn free_ports<const N: usize>() -> [u16; N] {
+    let held: Vec<TcpListener> = (0..N).map(|_| TcpListener::bind("127.0.0.1:0").expect("bind")).collect();
+    std::array::from_fn(|i| held[i].local_addr().expect("addr").port())
+}
+
 /// The `tandem` binary running a config, stopped on drop.
 pub struct Proxy {
     pub addr: SocketAddr,
@@ -250,8 +258,9 @@ impl Proxy {
     /// As [`Proxy::start`], with extra keys in the `admin:` mapping
     /// (`"token: ..."`, `"allow: [...]"`).
     pub fn start_with_admin(body: &str, threads: usize, admin_keys: &str) -> Proxy {
-        let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
-        let admin: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
+        let [port, admin_port] = free_ports();
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
+        let admin: SocketAddr = format!("127.0.0.1:{admin_port}").parse().expect("addr");
         let dir = temp_dir("proxy");
         let mut proxy =
             Proxy { addr, admin, child: spawn_placeholder(), dir, threads, admin_keys: admin_keys.to_string() };
