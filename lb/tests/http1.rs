@@ -14,7 +14,12 @@ use common::raw::{self, RawUpstream};
 use common::*;
 
 fn proxy_to(addr: std::net::SocketAddr) -> Proxy {
-    Proxy::start(&format!("upstreams:\n  app:\n    servers:\n      - {{ addr: \"{addr}\" }}\n"))
+    proxy_with(addr, "")
+}
+
+/// A proxy for `addr` with more top-level keys (`"client_max_body_size: 0\n"`).
+fn proxy_with(addr: std::net::SocketAddr, keys: &str) -> Proxy {
+    Proxy::start(&format!("{keys}upstreams:\n  app:\n    servers:\n      - {{ addr: \"{addr}\" }}\n"))
 }
 
 /// Each request an upstream saw: its head and its body as framed.
@@ -124,7 +129,7 @@ fn large_bodies_arrive_whole_both_ways() {
             }
         }
     });
-    let proxy = proxy_to(up.addr);
+    let proxy = proxy_with(up.addr, "client_max_body_size: 0\n");
     let body: Vec<u8> = (0..SIZE).map(|i| (i % 251) as u8).collect();
     let mut s = raw::connect(proxy.addr);
     s.write_all(format!("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: {SIZE}\r\n\r\n").as_bytes()).expect("head");
@@ -299,7 +304,7 @@ fn an_early_answer_while_a_large_body_streams_reaches_the_client() {
         let _ = s.write_all(b"HTTP/1.1 413 Payload Too Large\r\nContent-Length: 3\r\nConnection: close\r\n\r\nbig");
         std::thread::sleep(Duration::from_millis(200));
     });
-    let proxy = proxy_to(up.addr);
+    let proxy = proxy_with(up.addr, "client_max_body_size: 0\n");
     let size = 4 * 1024 * 1024;
     let mut s = raw::connect(proxy.addr);
     s.write_all(format!("PUT /upload HTTP/1.1\r\nHost: x\r\nContent-Length: {size}\r\n\r\n").as_bytes()).expect("head");

@@ -26,6 +26,8 @@ pub struct StatusReport {
     pub health_reason: &'static str,
     pub config: ConfigStatus,
     pub listeners: Vec<ListenerStatus>,
+    /// Client requests and connections refused, by reason (all listeners).
+    pub client_refusals: std::collections::BTreeMap<&'static str, u64>,
     pub access_log: AccessLogStatus,
     pub upstreams: Vec<UpstreamStatus>,
 }
@@ -58,6 +60,8 @@ pub struct ListenerStatus {
     pub addr: String,
     pub connections: u64,
     pub requests: u64,
+    /// Client connections open now.
+    pub open: u64,
 }
 
 #[derive(Debug, Serialize)]
@@ -223,8 +227,10 @@ pub fn build(live: &Live) -> StatusReport {
                 addr: l.addr.to_string(),
                 connections: l.connections.load(std::sync::atomic::Ordering::Relaxed),
                 requests: l.requests.load(std::sync::atomic::Ordering::Relaxed),
+                open: l.open.load(std::sync::atomic::Ordering::Relaxed),
             })
             .collect(),
+        client_refusals: live.refusals.snapshot().into_iter().collect(),
         access_log: AccessLogStatus { enabled: live.access_log().is_some(), dropped: crate::access_log::dropped() },
         upstreams,
     }

@@ -8,6 +8,7 @@
 //! reads its configuration.
 
 mod address;
+pub mod client;
 mod duration;
 mod error;
 mod health_check;
@@ -17,6 +18,7 @@ mod ops;
 mod raw;
 mod response_headers;
 mod server;
+mod size;
 mod upstream;
 mod validate;
 

@@ -38,6 +38,46 @@ pub struct Config {
     /// Headers added to every response tandem sends (proxied or its own
     /// errors), in file order, e.g. `X-Tandem-Node: lb1`. Default: none.
     pub response_headers: Vec<(String, String)>,
+    /// Limits and timeouts on client connections (nginx's defaults).
+    pub client: ClientLimits,
+}
+
+/// What a client may send and how long it may take (the defaults are
+/// nginx's: see `client.rs` for each key).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientLimits {
+    /// The whole request head must arrive within this.
+    pub header_timeout: Duration,
+    /// Longest wait between two reads of a request body.
+    pub body_timeout: Duration,
+    /// Largest request body, bytes; 0 = no limit.
+    pub max_body_size: u64,
+    /// `large_client_header_buffers`: a line of the head is at most
+    /// `header_buffer_size` bytes, the head at most `header_buffers` of them.
+    pub header_buffers: u32,
+    pub header_buffer_size: usize,
+    pub max_headers: u32,
+    /// Idle time between requests on a kept-alive connection; zero = close
+    /// after every response.
+    pub keepalive_timeout: Duration,
+    /// Requests on one connection before it is closed.
+    pub keepalive_requests: u32,
+    /// Longest wait between two writes to a client.
+    pub send_timeout: Duration,
+    /// Client connections at once per listener; 0 = no cap.
+    pub max_connections: u32,
+}
+
+impl ClientLimits {
+    /// The largest request head, bytes.
+    pub fn max_head(&self) -> usize {
+        self.header_buffers as usize * self.header_buffer_size
+    }
+
+    /// Whether a connection that has served `requests` may take another.
+    pub fn keeps_alive_after(&self, requests: u32) -> bool {
+        !self.keepalive_timeout.is_zero() && requests < self.keepalive_requests
+    }
 }
 
 /// The admin listener.

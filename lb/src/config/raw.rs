@@ -26,6 +26,16 @@ pub(crate) struct RawConfig {
     pub pid_file: Option<String>,
     pub upgrade_sock: Option<String>,
     pub response_headers: Option<NamedMap<Scalar>>,
+    // The client side's limits and timeouts (nginx's names): `client.rs`.
+    pub client_header_timeout: Option<Scalar>,
+    pub client_body_timeout: Option<Scalar>,
+    pub client_max_body_size: Option<Scalar>,
+    pub large_client_header_buffers: Option<super::client::RawHeaderBuffers>,
+    pub client_max_headers: Option<u32>,
+    pub keepalive_timeout: Option<Scalar>,
+    pub keepalive_requests: Option<u32>,
+    pub send_timeout: Option<Scalar>,
+    pub max_client_connections: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use super::address::{is_hostname, parse_listen};
+use super::client;
 use super::duration::parse_duration;
 use super::error::Report;
 use super::model::{Config, HostMatch, Route};
@@ -95,6 +96,20 @@ pub(crate) fn validate(raw: RawConfig, report: &mut Report<'_>) -> Config {
     let upgrade_sock = ops::path(raw.upgrade_sock, "upgrade_sock", ops::DEFAULT_UPGRADE_SOCK, report);
 
     let response_headers = response_headers::response_headers(raw.response_headers, report);
+    let client = client::client_limits(
+        client::RawClient {
+            client_header_timeout: raw.client_header_timeout,
+            client_body_timeout: raw.client_body_timeout,
+            client_max_body_size: raw.client_max_body_size,
+            large_client_header_buffers: raw.large_client_header_buffers,
+            client_max_headers: raw.client_max_headers,
+            keepalive_timeout: raw.keepalive_timeout,
+            keepalive_requests: raw.keepalive_requests,
+            send_timeout: raw.send_timeout,
+            max_client_connections: raw.max_client_connections,
+        },
+        report,
+    );
 
     Config {
         listen,
@@ -107,6 +122,7 @@ pub(crate) fn validate(raw: RawConfig, report: &mut Report<'_>) -> Config {
         pid_file,
         upgrade_sock,
         response_headers,
+        client,
     }
 }
 

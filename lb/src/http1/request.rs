@@ -13,16 +13,19 @@ pub struct HeadLimits {
     /// Request line and header fields together, bytes (nginx: the sum of
     /// `large_client_header_buffers`, 4 x 8k).
     pub max_head: usize,
+    /// One line, the request line or a field, bytes without its CRLF (nginx:
+    /// one of `large_client_header_buffers`, 8k).
+    pub max_line: usize,
     /// Header fields per request.
     pub max_headers: usize,
 }
 
 /// Headers httparse can hold in one parse; [`HeadLimits::max_headers`] must not exceed it.
-pub const MAX_HEADERS: usize = 128;
+pub const MAX_HEADERS: usize = 512;
 
 impl Default for HeadLimits {
     fn default() -> Self {
-        HeadLimits { max_head: 32 * 1024, max_headers: 100 }
+        HeadLimits { max_head: 32 * 1024, max_line: 8 * 1024, max_headers: 100 }
     }
 }
 
@@ -187,12 +190,12 @@ pub fn parse_request(buf: &[u8], limits: HeadLimits, head: &mut RequestHead) -> 
     let len = match req.parse_with_uninit_headers(buf, fields) {
         Ok(httparse::Status::Complete(len)) => len,
         Ok(httparse::Status::Partial) => {
-            if buf.len() >= limits.max_head {
-                return Err(if buf.contains(&b'\n') {
-                    RequestError::HeadersTooLarge
-                } else {
-                    RequestError::UriTooLong
-                });
+            // Enforced while reading: a line still growing past its limit
+            // is refused before the rest of it is read.
+            let last_line = buf.iter().rposition(|&b| b == b'\n').map_or(buf.len(), |i| buf.len() - i - 1);
+            let first_line = !buf.contains(&b'\n');
+            if buf.len() >= limits.max_head || last_line > limits.max_line {
+                return Err(if first_line { RequestError::UriTooLong } else { RequestError::HeadersTooLarge });
             }
             return Ok(false);
         }
@@ -200,6 +203,17 @@ pub fn parse_request(buf: &[u8], limits: HeadLimits, head: &mut RequestHead) -> 
     };
     if len > limits.max_head {
         return Err(RequestError::HeadersTooLarge);
+    }
+    let request_line = buf.iter().position(|&b| b == b'\n').unwrap_or(len);
+    if request_line.saturating_sub(1) > limits.max_line {
+        return Err(RequestError::UriTooLong);
+    }
+    for h in req.headers.iter() {
+        let line =
+            Span::of(buf, h.value).start as usize + h.value.len() - Span::of(buf, h.name.as_bytes()).start as usize;
+        if line > limits.max_line {
+            return Err(RequestError::HeadersTooLarge);
+        }
     }
     head.clear();
     head.len = len;
@@ -251,6 +265,9 @@ fn interpret(buf: &[u8], head: &mut RequestHead) -> Result<(), RequestError> {
             4 if name.eq_ignore_ascii_case(b"host") => {
                 if head.host.is_some() {
                     return Err(RequestError::Malformed("more than one Host header"));
+                }
+                if !valid_host(value) {
+                    return Err(RequestError::Malformed("invalid Host header"));
                 }
                 head.host = Some(h.value);
             }
@@ -329,6 +346,39 @@ fn interpret(buf: &[u8], head: &mut RequestHead) -> Result<(), RequestError> {
     head.close = if head.minor == 0 { !conn_keep_alive || conn_close } else { conn_close };
     head.upgrade = conn_upgrade && upgrade_header && head.minor == 1;
     Ok(())
+}
+
+/// `host [ ":" port ]` (RFC 9110 7.2, RFC 3986 3.2.2): a reg-name or IPv4
+/// address of URI characters, or an IPv6 literal in brackets; a port of at
+/// most 5 digits below 65536. Not empty.
+pub fn valid_host(value: &[u8]) -> bool {
+    let (host, port) = if value.first() == Some(&b'[') {
+        let Some(end) = value.iter().position(|&b| b == b']') else { return false };
+        let inside = &value[1..end];
+        if inside.is_empty() || !inside.iter().all(|&b| b.is_ascii_hexdigit() || b == b':' || b == b'.') {
+            return false;
+        }
+        match &value[end + 1..] {
+            [] => (&value[..=end], None),
+            [b':', port @ ..] => (&value[..=end], Some(port)),
+            _ => return false,
+        }
+    } else {
+        match value.iter().rposition(|&b| b == b':') {
+            Some(i) => (&value[..i], Some(&value[i + 1..])),
+            None => (value, None),
+        }
+    };
+    let reg_name = |b: &u8| b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=%".contains(b);
+    if host.is_empty() || (host[0] != b'[' && !host.iter().all(reg_name)) {
+        return false;
+    }
+    match port {
+        None => true,
+        // An empty port is allowed by the grammar (`host:`), as nginx allows it.
+        Some([]) => true,
+        Some(p) => p.len() <= 5 && p.iter().all(u8::is_ascii_digit) && parse_decimal(p).is_some_and(|n| n <= 65535),
+    }
 }
 
 /// `1*DIGIT` as a u64, `None` on anything else or overflow.
@@ -448,7 +498,7 @@ mod tests {
 
     #[test]
     fn limits_give_414_for_the_line_and_431_for_the_fields() {
-        let limits = HeadLimits { max_head: 64, max_headers: 2 };
+        let limits = HeadLimits { max_head: 64, max_line: 60, max_headers: 2 };
         let mut head = RequestHead::default();
         let long_line = format!("GET /{} HTTP/1.1", "a".repeat(80));
         assert_eq!(parse_request(long_line.as_bytes(), limits, &mut head), Err(RequestError::UriTooLong));
@@ -456,6 +506,32 @@ mod tests {
         assert_eq!(parse_request(long_fields.as_bytes(), limits, &mut head), Err(RequestError::HeadersTooLarge));
         let many = "GET / HTTP/1.1\r\nHost: h\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n";
         assert_eq!(parse_request(many.as_bytes(), limits, &mut head), Err(RequestError::HeadersTooLarge));
+    }
+
+    #[test]
+    fn a_line_over_the_line_limit_is_refused_while_it_is_still_arriving() {
+        let limits = HeadLimits { max_head: 4096, max_line: 32, max_headers: 10 };
+        let mut head = RequestHead::default();
+        let long_target = format!("GET /{}", "a".repeat(40));
+        assert_eq!(parse_request(long_target.as_bytes(), limits, &mut head), Err(RequestError::UriTooLong));
+        let long_field = format!("GET / HTTP/1.1\r\nHost: h\r\nX-Big: {}", "b".repeat(40));
+        assert_eq!(parse_request(long_field.as_bytes(), limits, &mut head), Err(RequestError::HeadersTooLarge));
+        let whole = format!("GET / HTTP/1.1\r\nHost: h\r\nX-Big: {}\r\n\r\n", "b".repeat(40));
+        assert_eq!(parse_request(whole.as_bytes(), limits, &mut head), Err(RequestError::HeadersTooLarge));
+        let fits = format!("GET / HTTP/1.1\r\nHost: h\r\nX-Ok: {}\r\n\r\n", "c".repeat(20));
+        assert_eq!(parse_request(fits.as_bytes(), limits, &mut head), Ok(true));
+    }
+
+    #[test]
+    fn hosts_are_checked_for_shape() {
+        for good in ["example.com", "example.com:8080", "10.0.0.1", "[::1]", "[::1]:80", "a-b.c_d", "host:"] {
+            assert!(valid_host(good.as_bytes()), "{good}");
+        }
+        for bad in ["", "a b", "a/b", "a@b", "[::1", "[zz]", "[::1]x", "h:99999", "h:8a", "h:123456", ":80", "\u{1}"] {
+            assert!(!valid_host(bad.as_bytes()), "{bad:?}");
+        }
+        let text = "GET / HTTP/1.1\r\nHost: a/b\r\n\r\n";
+        assert_eq!(parse(text).map(|_| ()).map_err(RequestError::status), Err(400));
     }
 
     #[test]

@@ -27,7 +27,7 @@ use log::{info, warn};
 use crate::access_log::AccessLogger;
 use crate::config::{self, Config, ConfigError, ConfigErrors};
 use crate::runtime::{Override, Overrides, Runtime};
-use crate::stats::ListenerStats;
+use crate::stats::{ListenerStats, Refusals};
 use crate::upstream::{ActiveState, AdminState, Clock};
 
 /// Which config is running, and how the last reload went.
@@ -94,6 +94,8 @@ pub struct Live {
     reloads_ok: AtomicU64,
     reloads_failed: AtomicU64,
     pub listeners: Vec<ListenerStats>,
+    /// Client requests and connections refused, by reason.
+    pub refusals: Refusals,
     access_log: ArcSwapOption<AccessLogger>,
     /// Bumped on every swap; the health checker follows it.
     changes: tokio::sync::watch::Sender<u64>,
@@ -116,6 +118,7 @@ impl Live {
             clock,
             runtime: ArcSwap::from_pointee(runtime),
             listeners: config.listen.iter().map(|&a| ListenerStats::new(a)).collect(),
+            refusals: Refusals::default(),
             boot: config.clone(),
             config: ArcSwap::from_pointee(config),
             reloading: Mutex::new(()),

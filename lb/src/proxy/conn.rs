@@ -17,15 +17,10 @@ use super::exchange;
 use super::respond;
 use super::scratch::ScratchBox;
 use super::worker::Worker;
+use crate::http1::write::{self, ClientConnection};
 use crate::http1::{parse_request, HeadLimits, RequestError, RequestHead};
+use crate::stats::Refusal;
 
-/// nginx `keepalive_timeout` default: an idle keep-alive connection is
-/// closed after this long.
-pub const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(75);
-/// nginx `client_header_timeout` default: the whole request head must
-/// arrive within this time (measured from its first byte on a kept-alive
-/// connection, from the accept on a new one).
-pub const HEADER_TIMEOUT: Duration = Duration::from_secs(60);
 /// When the process shuts down, a connection still waiting for its first
 /// request gets this long to send it (it was accepted before the listener
 /// closed, so its client expects an answer); kept-alive connections between
@@ -57,12 +52,27 @@ impl Client {
     }
 }
 
+/// Serve one accepted connection; `listener` counts it as open until it ends.
 pub async fn serve(worker: Rc<Worker>, stream: TcpStream, addr: SocketAddr, listener: usize) {
     let mut client = Client::new(stream, addr, listener);
     serve_requests(&worker, &mut client).await;
     if client.linger {
         // Boxed: rare, and kept out of the idle task.
         Box::pin(linger_close(&mut client.stream)).await;
+    }
+    worker.live.listeners[listener].on_close();
+}
+
+/// A connection over the listener's `max_client_connections`: `503` and a
+/// close, without reading its request (nginx stops accepting instead, which
+/// leaves clients waiting in the backlog with no answer).
+pub async fn refuse_full(worker: Rc<Worker>, mut stream: TcpStream) {
+    worker.live.refusals.count(Refusal::Connections);
+    let view = worker.view();
+    let mut out = Vec::with_capacity(512);
+    write::error_response(&mut out, 503, &view.runtime.response_headers, ClientConnection::Close, false);
+    if super::io::write_one(&mut stream, &out, Duration::from_secs(1)).await.is_ok() {
+        linger_close(&mut stream).await;
     }
 }
 
@@ -98,7 +108,8 @@ async fn serve_requests(worker: &Worker, client: &mut Client) {
         let mut buf = match pending.take() {
             Some(buf) => buf,
             None => {
-                if !wait_for_request(worker, client, accepted + HEADER_TIMEOUT).await {
+                let limits = worker.view().runtime.client;
+                if !wait_for_request(worker, client, accepted + limits.header_timeout, limits.keepalive_timeout).await {
                     return;
                 }
                 Buffer::take(HEAD)
@@ -106,19 +117,31 @@ async fn serve_requests(worker: &Worker, client: &mut Client) {
         };
         // The whole head within client_header_timeout: counted from the
         // accept for a first request, from its first byte for a later one.
+        let limits = worker.view().runtime.client;
         let deadline = if worker.stopping() {
             Instant::now() + SHUTDOWN_READ_GRACE
         } else if client.served == 0 {
-            accepted + HEADER_TIMEOUT
+            accepted + limits.header_timeout
         } else {
-            Instant::now() + HEADER_TIMEOUT
+            Instant::now() + limits.header_timeout
+        };
+        let head_limits = HeadLimits {
+            max_head: limits.max_head(),
+            max_line: limits.header_buffer_size,
+            max_headers: limits.max_headers as usize,
         };
         let mut scratch = ScratchBox::take();
-        match read_head(&mut client.stream, &mut buf, &mut scratch.req, deadline).await {
+        match read_head(&mut client.stream, &mut buf, &mut scratch.req, head_limits, deadline).await {
             Head::Ready => {}
             Head::Gone => return,
+            Head::TimedOut => {
+                // nginx: 408, logged, the connection closed without an answer.
+                worker.live.refusals.count(Refusal::HeaderTimeout);
+                return;
+            }
             Head::Refused(e) => {
                 debug!("client {}: {} ({})", client.addr, e.reason(), e.status());
+                worker.live.refusals.count(Refusal::for_status(e.status()));
                 // Boxed like the exchange: rare, and kept out of the idle task.
                 Box::pin(respond::refuse(worker, client, e.status())).await;
                 client.linger = true;
@@ -143,17 +166,17 @@ async fn serve_requests(worker: &Worker, client: &mut Client) {
 }
 
 /// Wait, holding no buffer, until the next request's first bytes can be
-/// read. False when the connection should close instead: the keep-alive
-/// timeout passed (for a first request: `first_deadline`, the header
-/// timeout from the accept), or the process stops and this connection is
-/// between requests.
-async fn wait_for_request(worker: &Worker, client: &Client, first_deadline: Instant) -> bool {
+/// read. False when the connection should close instead: `keepalive`
+/// passed (for a first request: `first_deadline`, the header timeout from
+/// the accept), or the process stops and this connection is between
+/// requests.
+async fn wait_for_request(worker: &Worker, client: &Client, first_deadline: Instant, keepalive: Duration) -> bool {
     let first = client.served == 0;
     let stopped = worker.stopped();
     if worker.stopping() {
         return first && Box::pin(readable_within(client, SHUTDOWN_READ_GRACE)).await;
     }
-    let until = if first { first_deadline } else { Instant::now() + KEEPALIVE_TIMEOUT };
+    let until = if first { first_deadline } else { Instant::now() + keepalive };
     let stopped_first = tokio::select! {
         r = read_ready(&client.stream) => return r.is_ok(),
         _ = tokio::time::sleep_until(until.into()) => return false,
@@ -177,15 +200,22 @@ fn read_ready(stream: &TcpStream) -> impl std::future::Future<Output = std::io::
 
 enum Head {
     Ready,
-    /// Closed, reset or timed out before a whole head: nothing to answer.
+    /// Closed or reset before a whole head: nothing to answer.
     Gone,
+    /// No whole head by the deadline (`client_header_timeout`).
+    TimedOut,
     Refused(RequestError),
 }
 
 /// Read until `buf` starts with a whole request head (parsed into `head`),
 /// by `deadline`.
-async fn read_head(stream: &mut TcpStream, buf: &mut Buffer, head: &mut RequestHead, deadline: Instant) -> Head {
-    let limits = HeadLimits::default();
+async fn read_head(
+    stream: &mut TcpStream,
+    buf: &mut Buffer,
+    head: &mut RequestHead,
+    limits: HeadLimits,
+    deadline: Instant,
+) -> Head {
     loop {
         if !buf.is_empty() {
             match parse_request(buf, limits, head) {
@@ -200,8 +230,9 @@ async fn read_head(stream: &mut TcpStream, buf: &mut Buffer, head: &mut RequestH
         }
         match tokio::time::timeout_at(deadline.into(), stream.read_buf(&mut **buf)).await {
             Ok(Ok(n)) if n > 0 => {}
-            // Closed, reset, or too slow (nginx closes without an answer too).
-            _ => return Head::Gone,
+            Ok(_) => return Head::Gone,
+            // Too slow: nginx closes without an answer too.
+            Err(_) => return Head::TimedOut,
         }
     }
 }

@@ -13,19 +13,21 @@ use super::conn::Client;
 use super::errors::TryFail;
 use super::io;
 use super::key::{ip_text, request_key};
-use super::relay::{self, PendingBody, RelayFail, BODY_TIMEOUT};
+use super::relay::{self, BodyLimits, PendingBody, RelayFail};
 use super::request_id::new_request_id;
-use super::respond::{self, Done, SEND_TIMEOUT};
+use super::respond::{self, Done};
 use super::retry::{is_non_idempotent, retry_after_failure, status_action, StatusAction};
 use super::scratch::Scratch;
 use super::tries::Tries;
 use super::tunnel::tunnel;
 use super::upstream;
 use super::worker::{View, Worker};
+use crate::config::ClientLimits;
 use crate::http1::write::{self, ClientConnection, Forwarding, Framing};
 use crate::http1::{parse_response, BodyKind, ChunkedDecoder, RequestHead, ResponseHead};
 use crate::runtime::UpstreamRuntime;
 use crate::stats::FailureReason;
+use crate::stats::Refusal;
 use crate::upstream::Outcome;
 
 /// Request bodies up to this size are read whole before the first try and
@@ -62,18 +64,23 @@ enum Body {
 pub async fn handle(w: &Worker, client: &mut Client, buf: &mut Buffer, s: &mut Scratch) -> bool {
     let started = Instant::now();
     let view = w.view();
+    let limits = view.runtime.client;
     let Scratch { req, resp, out } = s;
     let is_head = req.is_head(buf);
+    // What keep-alive allows after this request, before anything goes wrong.
+    let may_keep = !req.close && !w.stopping() && limits.keeps_alive_after(client.served + 1);
 
     if req.method(buf) == b"CONNECT" {
         // A forward proxy's method: nothing to route (nginx answers 405 too).
-        let ok = respond::error(client, out, &view, 405, ClientConnection::Close, false).await;
-        client.linger = true;
-        finish(w, &view, client, buf, req, &Done::own(started, if ok { 405 } else { 499 }), req.len);
-        return false;
+        return refuse(w, &view, client, buf, req, out, started, 405, None).await;
+    }
+    if let BodyKind::Length(n) = req.body {
+        if limits.max_body_size > 0 && n > limits.max_body_size {
+            return refuse(w, &view, client, buf, req, out, started, 413, Some(Refusal::BodyTooLarge)).await;
+        }
     }
     let Some(index) = view.runtime.router.find(req.host(buf), req.path(buf)) else {
-        let keep = req.body == BodyKind::None && !req.close && !w.stopping();
+        let keep = req.body == BodyKind::None && may_keep;
         let ok = respond::error(client, out, &view, 404, client_connection(req, keep), is_head).await;
         // A body that was not read is still on the connection.
         client.linger = req.body != BodyKind::None;
@@ -85,18 +92,22 @@ pub async fn handle(w: &Worker, client: &mut Client, buf: &mut Buffer, s: &mut S
     // HTTP/1.1 only: an HTTP/1.0 client must not get a 1xx (RFC 9110 15.2).
     if req.expect_continue && req.minor == 1 && req.body != BodyKind::None && buf.len() == req.len {
         // The client waits for this before its body (nginx answers it too).
-        if io::write_one(&mut client.stream, write::CONTINUE, SEND_TIMEOUT).await.is_err() {
+        if io::write_one(&mut client.stream, write::CONTINUE, limits.send_timeout).await.is_err() {
             finish(w, &view, client, buf, req, &Done::own(started, 499), buf.len());
             return false;
         }
     }
-    let mut body = match prefetch(&mut client.stream, buf, req).await {
+    let mut body = match prefetch(&mut client.stream, buf, req, &limits).await {
         Ok(body) => body,
         Err(RelayFail::BadClientBody) => {
-            let ok = respond::error(client, out, &view, 400, ClientConnection::Close, is_head).await;
-            client.linger = true;
-            finish(w, &view, client, buf, req, &Done::own(started, if ok { 400 } else { 499 }), buf.len());
-            return false;
+            return refuse(w, &view, client, buf, req, out, started, 400, Some(Refusal::BadRequest)).await;
+        }
+        Err(RelayFail::TooLarge) => {
+            return refuse(w, &view, client, buf, req, out, started, 413, Some(Refusal::BodyTooLarge)).await;
+        }
+        Err(RelayFail::ClientTimeout) => {
+            // nginx: 408 when the body stalls past client_body_timeout.
+            return refuse(w, &view, client, buf, req, out, started, 408, Some(Refusal::BodyTimeout)).await;
         }
         Err(_) => {
             finish(w, &view, client, buf, req, &Done::own(started, 499), buf.len());
@@ -127,6 +138,8 @@ pub async fn handle(w: &Worker, client: &mut Client, buf: &mut Buffer, s: &mut S
             is_head,
             non_idempotent: is_non_idempotent(req.method(buf)),
             made_id: &made_id,
+            limits,
+            may_keep,
         };
         run_tries(&mut t, &mut tries, &mut body, &mut rest).await
     };
@@ -135,16 +148,20 @@ pub async fn handle(w: &Worker, client: &mut Client, buf: &mut Buffer, s: &mut S
         End::Error(status) => {
             let streaming = matches!(&body, Body::Streaming { pending, .. } if !pending.is_done());
             client.linger |= streaming;
-            let keep = !streaming && !req.close && !w.stopping();
+            // The client's own fault, met while its body streamed.
+            let client_fault = matches!(status, 400 | 408 | 413);
+            match status {
+                400 => w.live.refusals.count(Refusal::BadRequest),
+                408 => w.live.refusals.count(Refusal::BodyTimeout),
+                413 => w.live.refusals.count(Refusal::BodyTooLarge),
+                _ => {}
+            }
+            client.linger |= client_fault;
+            let keep = !streaming && may_keep && !client_fault;
             let ok = respond::error(client, out, &view, status, client_connection(req, keep), is_head).await;
             (if ok { status } else { 499 }, 0, ok && keep)
         }
         End::ClientGone => (499, 0, false),
-        End::BadClientBody => {
-            let ok = respond::error(client, out, &view, 400, ClientConnection::Close, is_head).await;
-            client.linger = true;
-            (if ok { 400 } else { 499 }, 0, false)
-        }
     };
     let (consumed, body_complete) = match &body {
         Body::None => (req.len, true),
@@ -157,7 +174,31 @@ pub async fn handle(w: &Worker, client: &mut Client, buf: &mut Buffer, s: &mut S
     if let Some(rest) = rest {
         buf.extend_from_slice(&rest);
     }
-    keep && body_complete && !req.close && !w.stopping()
+    keep && body_complete && may_keep && !w.stopping()
+}
+
+/// Refuse the request with `status` (counted under `reason`) before any
+/// try, and close lingering: its body may still be on the connection.
+#[allow(clippy::too_many_arguments)]
+async fn refuse(
+    w: &Worker,
+    view: &View,
+    client: &mut Client,
+    buf: &mut Buffer,
+    req: &RequestHead,
+    out: &mut Vec<u8>,
+    started: Instant,
+    status: u16,
+    reason: Option<Refusal>,
+) -> bool {
+    if let Some(r) = reason {
+        w.live.refusals.count(r);
+    }
+    let ok = respond::error(client, out, view, status, ClientConnection::Close, req.is_head(buf)).await;
+    client.linger = true;
+    let consumed = buf.len();
+    finish(w, view, client, buf, req, &Done::own(started, if ok { status } else { 499 }), consumed);
+    false
 }
 
 impl Done<'static> {
@@ -190,17 +231,28 @@ fn client_connection(req: &RequestHead, keep: bool) -> ClientConnection {
 }
 
 /// Read a body of up to [`RETRY_BUFFER`] bytes whole into `buf`, after the
-/// head; a larger one is left to stream.
-async fn prefetch(stream: &mut tokio::net::TcpStream, buf: &mut Buffer, req: &RequestHead) -> Result<Body, RelayFail> {
+/// head; a larger one is left to stream. A chunked body's data past
+/// `limits.max_body_size` is refused (a length was checked before).
+async fn prefetch(
+    stream: &mut tokio::net::TcpStream,
+    buf: &mut Buffer,
+    req: &RequestHead,
+    limits: &ClientLimits,
+) -> Result<Body, RelayFail> {
+    let read_fail = |e: io::IoFail| match e {
+        io::IoFail::Timeout => RelayFail::ClientTimeout,
+        _ => RelayFail::Client,
+    };
     match req.body {
         BodyKind::None | BodyKind::UntilClose => Ok(Body::None),
         BodyKind::Length(n) if n as usize <= RETRY_BUFFER => {
             let end = req.len + n as usize;
             while buf.len() < end {
                 let want = end - buf.len();
-                match io::read_some(stream, buf, BODY_TIMEOUT, want).await {
+                match io::read_some(stream, buf, limits.body_timeout, want).await {
                     Ok(got) if got > 0 => {}
-                    _ => return Err(RelayFail::Client),
+                    Ok(_) => return Err(RelayFail::Client),
+                    Err(e) => return Err(read_fail(e)),
                 }
             }
             Ok(Body::Buffered(n as usize))
@@ -212,8 +264,12 @@ async fn prefetch(stream: &mut tokio::net::TcpStream, buf: &mut Buffer, req: &Re
         BodyKind::Chunked => {
             let mut decoder = ChunkedDecoder::new();
             let mut at = req.len;
+            let mut data = 0u64;
             loop {
-                let p = decoder.feed(&buf[at..], |_| {}).map_err(|_| RelayFail::BadClientBody)?;
+                let p = decoder.feed(&buf[at..], |d| data += d.len() as u64).map_err(|_| RelayFail::BadClientBody)?;
+                if limits.max_body_size > 0 && data > limits.max_body_size {
+                    return Err(RelayFail::TooLarge);
+                }
                 at += p.consumed;
                 if p.done {
                     return Ok(Body::Buffered(at - req.len));
@@ -221,13 +277,14 @@ async fn prefetch(stream: &mut tokio::net::TcpStream, buf: &mut Buffer, req: &Re
                 if at - req.len > RETRY_BUFFER {
                     return Ok(Body::Streaming {
                         in_buf: at - req.len,
-                        pending: PendingBody::chunked(decoder),
+                        pending: PendingBody::chunked(decoder, data),
                         started: false,
                     });
                 }
-                match io::read_some(stream, buf, BODY_TIMEOUT, RELAY).await {
+                match io::read_some(stream, buf, limits.body_timeout, RELAY).await {
                     Ok(got) if got > 0 => {}
-                    _ => return Err(RelayFail::Client),
+                    Ok(_) => return Err(RelayFail::Client),
+                    Err(e) => return Err(read_fail(e)),
                 }
             }
         }
@@ -245,7 +302,6 @@ enum End {
     /// Nothing (more) to try: tandem answers this status.
     Error(u16),
     ClientGone,
-    BadClientBody,
 }
 
 /// What one try needs.
@@ -265,6 +321,10 @@ struct TryCtx<'a> {
     made_id: &'a [u8; 32],
     /// Set when the client's connection will close with its input unread.
     linger: &'a mut bool,
+    limits: ClientLimits,
+    /// Keep-alive allowed after this request, as far as the client and the
+    /// limits go.
+    may_keep: bool,
 }
 
 /// How one try ended.
@@ -282,7 +342,8 @@ enum TryEnd {
     /// A listed status moved the request on (already reported).
     StatusRetry,
     ClientGone,
-    BadClientBody,
+    /// The client's body was refused while it streamed (400, 408, 413).
+    ClientFault(u16),
 }
 
 async fn run_tries(t: &mut TryCtx<'_>, tries: &mut Tries<'_>, body: &mut Body, rest: &mut Option<Buffer>) -> End {
@@ -300,9 +361,9 @@ async fn run_tries(t: &mut TryCtx<'_>, tries: &mut Tries<'_>, body: &mut Body, r
                 tries.finish(Outcome::Passed, None, false);
                 return End::ClientGone;
             }
-            TryEnd::BadClientBody => {
+            TryEnd::ClientFault(status) => {
                 tries.finish(Outcome::Passed, None, false);
-                return End::BadClientBody;
+                return End::Error(status);
             }
             TryEnd::Failed { fail, reused } => {
                 let sent = !fail.before_sending();
@@ -383,11 +444,18 @@ async fn try_once(
     } else if let Body::Streaming { pending, started, .. } = body {
         *started = true;
         let spill = rest.get_or_insert_with(|| Buffer::take(RELAY));
-        match relay::request_body(t.stream, &mut conn, pending, spill, cfg.send_timeout).await {
+        let limits = BodyLimits {
+            read_timeout: t.limits.body_timeout,
+            send_timeout: cfg.send_timeout,
+            max_size: t.limits.max_body_size,
+        };
+        match relay::request_body(t.stream, &mut conn, pending, spill, limits).await {
             Ok(relay::BodySent::Whole) => {}
             Ok(relay::BodySent::UpstreamAnswered) => request_whole = false,
             Err(RelayFail::Client) => return TryEnd::ClientGone,
-            Err(RelayFail::BadClientBody) => return TryEnd::BadClientBody,
+            Err(RelayFail::BadClientBody) => return TryEnd::ClientFault(400),
+            Err(RelayFail::ClientTimeout) => return TryEnd::ClientFault(408),
+            Err(RelayFail::TooLarge) => return TryEnd::ClientFault(413),
             Err(RelayFail::UpstreamWrite(e)) => return TryEnd::Failed { fail: TryFail::from_write(&e), reused },
             Err(RelayFail::Upstream) => return TryEnd::Failed { fail: TryFail::Closed, reused },
         }
@@ -444,7 +512,7 @@ async fn try_once(
         // The rest of the body is still on the client's connection.
         *t.linger = true;
     }
-    let keep = !t.req.close && !t.w.stopping() && body_complete && resp_body != BodyKind::UntilClose && !dechunk;
+    let keep = t.may_keep && !t.w.stopping() && body_complete && resp_body != BodyKind::UntilClose && !dechunk;
     let conn_kind = if status == 101 { ClientConnection::Upgrade } else { client_connection(t.req, keep) };
     t.out.clear();
     let framing = if dechunk { Framing::Dechunk } else { Framing::AsIs(resp_body) };
@@ -464,7 +532,9 @@ async fn try_once(
         let early = &t.buf[(t.req.len + sent).min(t.buf.len())..];
         // And what was read past a streamed body.
         let spilled: &[u8] = rest.as_deref().map_or(&[][..], |r| &r[..]);
-        let ok = io::write_all(t.stream, &mut [IoSlice::new(t.out), IoSlice::new(&ubuf)], SEND_TIMEOUT).await.is_ok()
+        let ok = io::write_all(t.stream, &mut [IoSlice::new(t.out), IoSlice::new(&ubuf)], t.limits.send_timeout)
+            .await
+            .is_ok()
             && io::write_all(&mut conn, &mut [IoSlice::new(early), IoSlice::new(spilled)], cfg.send_timeout)
                 .await
                 .is_ok();
@@ -475,7 +545,8 @@ async fn try_once(
         return TryEnd::Answered { status, bytes: 0, keep_alive: false };
     }
 
-    let (relayed, fail) = relay::response(t.stream, &mut conn, t.out, &mut ubuf, framing, cfg.read_timeout).await;
+    let (relayed, fail) =
+        relay::response(t.stream, &mut conn, t.out, &mut ubuf, framing, cfg.read_timeout, t.limits.send_timeout).await;
     // nginx: what goes wrong once the header went out never counts against
     // the server, and nothing can be retried.
     tries.finish(Outcome::Passed, None, false);

@@ -10,13 +10,9 @@ use tokio::net::TcpStream;
 
 use super::buffers::{Buffer, RELAY};
 use super::io::{self, IoFail};
-use super::respond::SEND_TIMEOUT;
 use crate::http1::write::Framing;
 use crate::http1::{BodyKind, ChunkedDecoder};
 
-/// nginx `client_body_timeout` default: longest wait between two reads of a
-/// request body.
-pub const BODY_TIMEOUT: Duration = Duration::from_secs(60);
 /// A response refused for a retry is read off (to keep its connection) only
 /// up to this many body bytes and for this long; past that the connection
 /// is closed instead.
@@ -26,8 +22,12 @@ pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(1);
 /// How a body relay ended badly.
 #[derive(Debug)]
 pub enum RelayFail {
-    /// The client went away or stalled past its timeout.
+    /// The client went away (or could not be written to in `send_timeout`).
     Client,
+    /// The client's body stalled past `client_body_timeout` (408).
+    ClientTimeout,
+    /// The body grew past `client_max_body_size` (413).
+    TooLarge,
     /// The upstream closed, stalled past `read_timeout`, or broke the framing.
     Upstream,
     /// Writing the request body to the upstream failed.
@@ -44,7 +44,8 @@ pub struct PendingBody {
 
 enum PendingKind {
     Length(u64),
-    Chunked(ChunkedDecoder),
+    /// The decoder, and the data bytes seen so far (the prefetched ones too).
+    Chunked(ChunkedDecoder, u64),
 }
 
 impl PendingBody {
@@ -52,14 +53,15 @@ impl PendingBody {
         PendingBody { kind: PendingKind::Length(left) }
     }
 
-    pub fn chunked(decoder: ChunkedDecoder) -> PendingBody {
-        PendingBody { kind: PendingKind::Chunked(decoder) }
+    /// The rest of a chunked body whose first `data` bytes were read with the head.
+    pub fn chunked(decoder: ChunkedDecoder, data: u64) -> PendingBody {
+        PendingBody { kind: PendingKind::Chunked(decoder, data) }
     }
 
     pub fn is_done(&self) -> bool {
         match &self.kind {
             PendingKind::Length(left) => *left == 0,
-            PendingKind::Chunked(d) => d.is_done(),
+            PendingKind::Chunked(d, _) => d.is_done(),
         }
     }
 }
@@ -74,6 +76,17 @@ pub enum BodySent {
     UpstreamAnswered,
 }
 
+/// How a streamed request body is bounded.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyLimits {
+    /// `client_body_timeout`: between two reads from the client.
+    pub read_timeout: Duration,
+    /// The group's `send_timeout`: between two writes to the upstream.
+    pub send_timeout: Duration,
+    /// `client_max_body_size` in bytes of data; 0 = none.
+    pub max_size: u64,
+}
+
 /// Copy the rest of the request body from `client` to `upstream`, watching
 /// the upstream for an early answer all along. Bytes the client sent after
 /// the body (a pipelined request) stay at the front of `rest` (which is
@@ -83,8 +96,9 @@ pub async fn request_body(
     upstream: &mut TcpStream,
     body: &mut PendingBody,
     rest: &mut Buffer,
-    send_timeout: Duration,
+    limits: BodyLimits,
 ) -> Result<BodySent, RelayFail> {
+    let send_timeout = limits.send_timeout;
     let (upstream_rx, mut upstream_tx) = upstream.split();
     rest.clear();
     while !body.is_done() {
@@ -92,7 +106,11 @@ pub async fn request_body(
         let n = tokio::select! {
             biased;
             _ = upstream_rx.readable() => return Ok(BodySent::UpstreamAnswered),
-            r = io::read_some(client, rest, BODY_TIMEOUT, RELAY) => r.map_err(|_| RelayFail::Client)?,
+            r = io::read_some(client, rest, limits.read_timeout, RELAY) => match r {
+                Ok(n) => n,
+                Err(IoFail::Timeout) => return Err(RelayFail::ClientTimeout),
+                Err(_) => return Err(RelayFail::Client),
+            },
         };
         if n == 0 {
             return Err(RelayFail::Client);
@@ -103,7 +121,13 @@ pub async fn request_body(
                 *left -= take as u64;
                 take
             }
-            PendingKind::Chunked(d) => d.feed(rest, |_| {}).map_err(|_| RelayFail::BadClientBody)?.consumed,
+            PendingKind::Chunked(d, data) => {
+                let p = d.feed(rest, |chunk| *data += chunk.len() as u64).map_err(|_| RelayFail::BadClientBody)?;
+                if limits.max_size > 0 && *data > limits.max_size {
+                    return Err(RelayFail::TooLarge);
+                }
+                p.consumed
+            }
         };
         let sent = tokio::select! {
             biased;
@@ -141,12 +165,13 @@ pub async fn response(
     ubuf: &mut Buffer,
     framing: Framing,
     read_timeout: Duration,
+    send_timeout: Duration,
 ) -> (Relayed, Option<RelayFail>) {
     let mut sent = 0u64;
     let fail = |sent, f| (Relayed { bytes: sent, upstream_clean: false }, Some(f));
     match framing {
         Framing::AsIs(BodyKind::None) => {
-            if io::write_one(client, head, SEND_TIMEOUT).await.is_err() {
+            if io::write_one(client, head, send_timeout).await.is_err() {
                 return fail(0, RelayFail::Client);
             }
             (Relayed { bytes: 0, upstream_clean: ubuf.is_empty() }, None)
@@ -154,7 +179,7 @@ pub async fn response(
         Framing::AsIs(BodyKind::Length(n)) => {
             let first = (ubuf.len() as u64).min(n) as usize;
             let mut extra = ubuf.len() > first;
-            if io::write_head_and(client, head, &ubuf[..first], SEND_TIMEOUT).await.is_err() {
+            if io::write_head_and(client, head, &ubuf[..first], send_timeout).await.is_err() {
                 return fail(0, RelayFail::Client);
             }
             sent += first as u64;
@@ -166,7 +191,7 @@ pub async fn response(
                 };
                 let take = (got as u64).min(n - sent) as usize;
                 extra |= got > take;
-                if io::write_one(client, &ubuf[..take], SEND_TIMEOUT).await.is_err() {
+                if io::write_one(client, &ubuf[..take], send_timeout).await.is_err() {
                     return fail(sent, RelayFail::Client);
                 }
                 sent += take as u64;
@@ -197,7 +222,7 @@ pub async fn response(
                 };
                 let chunk: &[u8] = if dechunk { &[] } else { &ubuf[..progress.consumed] };
                 sent += if dechunk { (head.len() - before) as u64 } else { chunk.len() as u64 };
-                if io::write_head_and(client, head, chunk, SEND_TIMEOUT).await.is_err() {
+                if io::write_head_and(client, head, chunk, send_timeout).await.is_err() {
                     return fail(sent, RelayFail::Client);
                 }
                 if progress.done {
@@ -206,7 +231,7 @@ pub async fn response(
             }
         }
         Framing::AsIs(BodyKind::UntilClose) => {
-            if io::write_head_and(client, head, ubuf, SEND_TIMEOUT).await.is_err() {
+            if io::write_head_and(client, head, ubuf, send_timeout).await.is_err() {
                 return fail(0, RelayFail::Client);
             }
             sent += ubuf.len() as u64;
@@ -217,7 +242,7 @@ pub async fn response(
                     Ok(_) => {}
                     Err(_) => return fail(sent, RelayFail::Upstream),
                 }
-                if io::write_one(client, ubuf, SEND_TIMEOUT).await.is_err() {
+                if io::write_one(client, ubuf, send_timeout).await.is_err() {
                     return fail(sent, RelayFail::Client);
                 }
                 sent += ubuf.len() as u64;

@@ -16,9 +16,6 @@ use crate::http1::write::{self, ClientConnection};
 use crate::http1::RequestHead;
 use crate::runtime::UpstreamRuntime;
 
-/// nginx `send_timeout` default: longest wait between two writes to a client.
-pub const SEND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
-
 /// Send tandem's own answer with `status`. Returns false when the client
 /// could not be written to.
 pub async fn error(
@@ -31,7 +28,7 @@ pub async fn error(
 ) -> bool {
     out.clear();
     write::error_response(out, status, &view.runtime.response_headers, conn, head_only);
-    io::write_all(&mut client.stream, &mut [IoSlice::new(out)], SEND_TIMEOUT).await.is_ok()
+    io::write_all(&mut client.stream, &mut [IoSlice::new(out)], view.runtime.client.send_timeout).await.is_ok()
 }
 
 /// Answer a request head that could not be accepted, then the caller closes.

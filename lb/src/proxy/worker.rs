@@ -171,7 +171,12 @@ async fn accept_loop(worker: Rc<Worker>, listener: TcpListener, index: usize) {
         match accepted {
             Ok((stream, peer)) => {
                 let _ = stream.set_nodelay(true);
-                tokio::task::spawn_local(conn::serve(worker.clone(), stream, peer, index));
+                let max = worker.view().runtime.client.max_connections;
+                if worker.live.listeners[index].try_open(max) {
+                    tokio::task::spawn_local(conn::serve(worker.clone(), stream, peer, index));
+                } else {
+                    tokio::task::spawn_local(conn::refuse_full(worker.clone(), stream));
+                }
             }
             // Out of descriptors or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM):
             // accept would fail again at once, so wait instead of spinning.

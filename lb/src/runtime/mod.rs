@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use http::header::{HeaderName, HeaderValue};
 
-use crate::config::{Balance, Config, Upstream};
+use crate::config::{Balance, ClientLimits, Config, Upstream};
 use crate::proxy::route::Router;
 use crate::stats::{NoLive, ServerStats};
 use crate::upstream::{
@@ -30,6 +30,8 @@ pub struct Runtime {
     pub router: Router,
     /// `response_headers`, parsed once: the request path clones them.
     pub response_headers: Vec<(HeaderName, HeaderValue)>,
+    /// The client side's limits and timeouts (applied on reload).
+    pub client: ClientLimits,
 }
 
 /// One upstream group at run time.
@@ -85,7 +87,7 @@ impl Runtime {
                 Some((HeaderName::from_bytes(name.as_bytes()).ok()?, HeaderValue::from_str(value).ok()?))
             })
             .collect();
-        Runtime { upstreams, router: Router::new(config.routes.clone()), response_headers }
+        Runtime { upstreams, router: Router::new(config.routes.clone()), response_headers, client: config.client }
     }
 
     /// True when at least one server of some group can take a request now.

@@ -5,12 +5,15 @@
 //!   the server (a reload hands the same counters to the new config).
 //! - [`ListenerStats`]: per `listen` address, fixed for the process.
 //! - [`NoLive`]: per upstream group, requests refused for want of a server.
+//! - [`Refusals`]: client requests and connections refused, by reason.
 //! - [`LatencyHistogram`]: fixed buckets, Prometheus style.
 
 mod histogram;
+mod refusals;
 mod server;
 
 pub use histogram::{HistogramSnapshot, LatencyHistogram, BUCKET_BOUNDS_US};
+pub use refusals::{Refusal, Refusals};
 pub use server::{FailureReason, LastFailure, ServerStats, ServerStatsSnapshot, StatusClass};
 
 use std::net::SocketAddr;
@@ -23,11 +26,27 @@ pub struct ListenerStats {
     /// Client connections that carried at least one request.
     pub connections: AtomicU64,
     pub requests: AtomicU64,
+    /// Client connections open now (for `max_client_connections`).
+    pub open: AtomicU64,
 }
 
 impl ListenerStats {
     pub fn new(addr: SocketAddr) -> ListenerStats {
-        ListenerStats { addr, connections: AtomicU64::new(0), requests: AtomicU64::new(0) }
+        ListenerStats { addr, connections: AtomicU64::new(0), requests: AtomicU64::new(0), open: AtomicU64::new(0) }
+    }
+
+    /// Take a place for a new connection unless `max` (0 = no cap) are open.
+    pub fn try_open(&self, max: u32) -> bool {
+        let opened = self.open.fetch_add(1, Relaxed);
+        if max > 0 && opened >= u64::from(max) {
+            self.open.fetch_sub(1, Relaxed);
+            return false;
+        }
+        true
+    }
+
+    pub fn on_close(&self) {
+        self.open.fetch_sub(1, Relaxed);
     }
 
     /// A request arrived; `new_connection` when it is the first on its connection.
@@ -83,6 +102,17 @@ mod tests {
         assert!(n.on_picked(), "ends");
         assert!(!n.on_picked());
         assert_eq!(n.refusals(), 2);
+    }
+
+    #[test]
+    fn the_connection_cap_holds_and_frees_places() {
+        let l = ListenerStats::new(addr("0.0.0.0:80"));
+        assert!(l.try_open(2) && l.try_open(2));
+        assert!(!l.try_open(2), "full");
+        l.on_close();
+        assert!(l.try_open(2), "a place came free");
+        assert!(l.try_open(0) && l.try_open(0), "0 is no cap");
+        assert_eq!(l.open.load(Relaxed), 4);
     }
 
     #[test]

@@ -160,9 +160,14 @@ pub fn send_and_read_all(addr: SocketAddr, bytes: &[u8]) -> Vec<u8> {
     out
 }
 
-/// True when the server closed `s` (a read returns 0 or a reset) within the timeout.
+/// True when the server closed `s` (a read returns 0 or a reset) within 5 s;
+/// false when it sent bytes or nothing happened.
 pub fn closed_by_server(s: &mut TcpStream) -> bool {
     let mut b = [0u8; 64];
     s.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
-    matches!(s.read(&mut b), Ok(0) | Err(_))
+    match s.read(&mut b) {
+        Ok(0) => true,
+        Ok(_) => false,
+        Err(e) => !matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut),
+    }
 }

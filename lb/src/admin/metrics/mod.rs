@@ -20,6 +20,9 @@
 //! Per listener:
 //! - `tandem_listener_connections_total{listener}` counter.
 //! - `tandem_listener_requests_total{listener}` counter.
+//! - `tandem_listener_open_connections{listener}` gauge.
+//! - `tandem_client_refusals_total{reason}` counter: requests and connections
+//!   refused before anything reached an upstream (`Refusal` in stats).
 //!
 //! Per upstream group:
 //! - `tandem_upstream_usable_servers{upstream}` gauge.
@@ -98,6 +101,18 @@ const METRICS: &[Metric] = &[
         kind: Kind::Counter,
         help: "Client requests, per listen address.",
         source: Source::Report(listener_requests),
+    },
+    Metric {
+        name: "tandem_listener_open_connections",
+        kind: Kind::Gauge,
+        help: "Client connections open now, per listen address.",
+        source: Source::Report(listener_open),
+    },
+    Metric {
+        name: "tandem_client_refusals_total",
+        kind: Kind::Counter,
+        help: "Client requests and connections refused before reaching an upstream, by reason.",
+        source: Source::Report(client_refusals),
     },
     Metric {
         name: "tandem_upstream_usable_servers",
@@ -389,6 +404,18 @@ fn listener_connections(s: &Scrape<'_>, f: &mut Family<'_>) {
 fn listener_requests(s: &Scrape<'_>, f: &mut Family<'_>) {
     for l in &s.report.listeners {
         f.sample("", &[(LISTENER, &l.addr)], l.requests);
+    }
+}
+
+fn listener_open(s: &Scrape<'_>, f: &mut Family<'_>) {
+    for l in &s.report.listeners {
+        f.sample("", &[(LISTENER, &l.addr)], l.open);
+    }
+}
+
+fn client_refusals(s: &Scrape<'_>, f: &mut Family<'_>) {
+    for (reason, n) in &s.report.client_refusals {
+        f.sample("", &[("reason", reason)], *n);
     }
 }
 
