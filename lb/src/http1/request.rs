@@ -215,9 +215,16 @@ pub fn parse_request(buf: &[u8], limits: HeadLimits, head: &mut RequestHead) -> 
             return Err(RequestError::HeadersTooLarge);
         }
     }
+    let method = req.method.unwrap_or("").as_bytes();
+    // nginx's rule, stricter than a token: upper-case letters, `_`, `-`
+    // (methods are case-sensitive; `get` is not GET, and an upstream that
+    // thinks it is would disagree with every check made here).
+    if !method.iter().all(|&b| b.is_ascii_uppercase() || b == b'_' || b == b'-') {
+        return Err(RequestError::Malformed("invalid method"));
+    }
     head.clear();
     head.len = len;
-    head.method = Span::of(buf, req.method.unwrap_or("").as_bytes());
+    head.method = Span::of(buf, method);
     head.target = Span::of(buf, req.path.unwrap_or("").as_bytes());
     head.minor = req.version.unwrap_or(1);
     for h in req.headers.iter() {
@@ -520,6 +527,16 @@ mod tests {
         assert_eq!(parse_request(whole.as_bytes(), limits, &mut head), Err(RequestError::HeadersTooLarge));
         let fits = format!("GET / HTTP/1.1\r\nHost: h\r\nX-Ok: {}\r\n\r\n", "c".repeat(20));
         assert_eq!(parse_request(fits.as_bytes(), limits, &mut head), Ok(true));
+    }
+
+    #[test]
+    fn methods_are_upper_case_as_nginx_wants_them() {
+        assert!(parse("M-SEARCH * HTTP/1.1\r\nHost: h\r\n\r\n").is_ok());
+        assert!(parse("PROPFIND / HTTP/1.1\r\nHost: h\r\n\r\n").is_ok());
+        for bad in ["get", "Get", "GE7", "G.T"] {
+            let text = format!("{bad} / HTTP/1.1\r\nHost: h\r\n\r\n");
+            assert_eq!(parse(&text).map(|_| ()).map_err(RequestError::status), Err(400), "{bad}");
+        }
     }
 
     #[test]

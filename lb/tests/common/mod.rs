@@ -3,6 +3,7 @@
 //! Everything is stopped on drop.
 #![allow(dead_code)]
 
+pub mod nginx;
 pub mod raw;
 
 use std::collections::HashMap;

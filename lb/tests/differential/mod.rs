@@ -3,106 +3,17 @@
 //! request traces, and the two ways of running a scenario (see
 //! `nginx_differential.rs` for the scenarios themselves).
 
+use crate::common::nginx::Nginx;
 use crate::common::*;
 
 use std::net::{IpAddr, SocketAddr};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::Duration;
-
-const NGINX_BIN: &str = "/usr/sbin/nginx";
 
 /// Longer than fail_timeout=2s plus nginx's one-second clock resolution plus a
 /// margin: after this pause a quarantine that began just before it is over
 /// for both proxies, whatever the sub-second phase.
 pub const PAST_FAIL_TIMEOUT_2S: Duration = Duration::from_millis(3600);
-
-// ---------------------------------------------------------------------------
-// nginx as a child process
-// ---------------------------------------------------------------------------
-
-/// Real nginx with one `upstream app` and `location / { proxy_pass http://app; }`.
-struct Nginx {
-    addr: SocketAddr,
-    child: Child,
-    dir: PathBuf,
-}
-
-impl Nginx {
-    /// `upstream_body`: the lines inside `upstream app { }`; `location_extra`:
-    /// directives added to `location /`.
-    fn start(upstream_body: &str, location_extra: &str) -> Nginx {
-        let dir = temp_dir("nginx");
-        let port = free_port();
-        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
-        let d = dir.display();
-        let conf = format!(
-            "daemon off;
-master_process off;
-worker_processes 1;
-pid {d}/nginx.pid;
-error_log {d}/error.log warn;
-events {{ worker_connections 256; }}
-http {{
-    access_log off;
-    client_body_temp_path {d}/client_body;
-    proxy_temp_path {d}/proxy;
-    fastcgi_temp_path {d}/fastcgi;
-    uwsgi_temp_path {d}/uwsgi;
-    scgi_temp_path {d}/scgi;
-    upstream app {{
-{upstream_body}    }}
-    server {{
-        listen 127.0.0.1:{port};
-        location / {{
-            proxy_pass http://app;
-{location_extra}        }}
-    }}
-}}
-"
-        );
-        std::fs::write(dir.join("nginx.conf"), conf).expect("write nginx.conf");
-        let stderr = std::fs::File::create(dir.join("stderr.log")).expect("stderr log");
-        let child = Command::new(NGINX_BIN)
-            .arg("-p")
-            .arg(format!("{d}/"))
-            .arg("-c")
-            .arg(dir.join("nginx.conf"))
-            .arg("-e")
-            .arg(dir.join("error.log"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(stderr)
-            .spawn()
-            .expect("start /usr/sbin/nginx (Debian package nginx-light)");
-        let mut nginx = Nginx { addr, child, dir };
-        nginx.wait_ready();
-        nginx
-    }
-
-    fn wait_ready(&mut self) {
-        let (addr, dir) = (self.addr, self.dir.clone());
-        wait_listening(&mut self.child, addr, "nginx", || Nginx::read_log(&dir));
-    }
-
-    fn log(&self) -> String {
-        Nginx::read_log(&self.dir)
-    }
-
-    fn read_log(dir: &std::path::Path) -> String {
-        let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap_or_default();
-        format!("{}{}", read("stderr.log"), read("error.log"))
-    }
-}
-
-impl Drop for Nginx {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
 
 // ---------------------------------------------------------------------------
 // One upstream group, written for both proxies
