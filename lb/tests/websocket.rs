@@ -21,6 +21,8 @@ fn echo_server() -> std::net::SocketAddr {
     thread::spawn(move || {
         for stream in listener.incoming().flatten() {
             thread::spawn(move || {
+                // The callback's shape is tungstenite's.
+                #[allow(clippy::result_large_err)]
                 let check = |req: &Request, resp: Response| -> Result<Response, ErrorResponse> {
                     if req.uri().path() == "/refuse" {
                         let mut refused = ErrorResponse::new(Some("not here".into()));
@@ -30,15 +32,10 @@ fn echo_server() -> std::net::SocketAddr {
                     Ok(resp)
                 };
                 let Ok(mut ws) = tungstenite::accept_hdr(stream, check) else { return };
+                // Reading on after a close sends tungstenite's close reply, then ends.
                 while let Ok(msg) = ws.read() {
-                    match msg {
-                        Message::Text(_) | Message::Binary(_) => {
-                            if ws.send(msg).is_err() {
-                                return;
-                            }
-                        }
-                        // Reading on sends tungstenite's close reply, then ends.
-                        _ => {}
+                    if (msg.is_text() || msg.is_binary()) && ws.send(msg).is_err() {
+                        return;
                     }
                 }
             });
