@@ -79,6 +79,9 @@ fn cases() -> Vec<Case> {
         case("empty Host", "GET / HTTP/1.1\r\nHost:\r\n\r\n", Refused(bad)),
         case("HTTP/1.0 without Host", "GET / HTTP/1.0\r\n\r\n", Answered(1)),
         case("Host with a port", "GET / HTTP/1.1\r\nHost: shop.example:8080\r\n\r\n", Answered(1)),
+        case("absolute-form target", "GET http://x/p HTTP/1.1\r\nHost: x\r\n\r\n", Answered(1)),
+        case("target authority without a host", "GET http://:x/p HTTP/1.1\r\nHost: x\r\n\r\n", Refused(bad)),
+        case("target authority with userinfo", "GET http://u@x/p HTTP/1.1\r\nHost: x\r\n\r\n", Refused(bad)),
         // Field syntax.
         case("space in a field name", "GET / HTTP/1.1\r\nHost: x\r\nBad Name: v\r\n\r\n", Refused(bad)),
         case("space before the colon", "GET / HTTP/1.1\r\nHost : x\r\n\r\n", Refused(bad)),

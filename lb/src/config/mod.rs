@@ -15,6 +15,8 @@ mod health_check;
 mod locate;
 pub mod model;
 mod ops;
+#[cfg(test)]
+mod props;
 mod raw;
 mod response_headers;
 mod server;

@@ -9,6 +9,9 @@ pub mod response;
 pub mod span;
 pub mod write;
 
+#[cfg(test)]
+mod props;
+
 pub use chunked::{ChunkError, ChunkedDecoder};
 pub use request::{parse_request, BodyKind, HeadLimits, RequestError, RequestHead};
 pub use response::{parse_response, InvalidResponse, ResponseHead};

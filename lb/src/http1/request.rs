@@ -330,6 +330,13 @@ fn interpret(buf: &[u8], head: &mut RequestHead) -> Result<(), RequestError> {
             _ => {}
         }
     }
+    if let Some(authority) = head.target_authority(buf) {
+        // The authority of an absolute-form target replaces Host (RFC 9112
+        // 3.2.2), so it is held to the same syntax; nginx refuses it too.
+        if !valid_host(authority) {
+            return Err(RequestError::Malformed("invalid host in the request target"));
+        }
+    }
     if head.minor == 1 && head.host.is_none() {
         // RFC 9112 3.2: a server MUST answer 400 to an HTTP/1.1 request without Host.
         return Err(RequestError::Malformed("no Host header"));
@@ -438,6 +445,14 @@ mod tests {
         assert_eq!(parse(bare).expect("valid").path(bare.as_bytes()), b"/");
         let plain = "GET /x HTTP/1.1\r\nHost: h\r\n\r\n";
         assert_eq!(parse(plain).expect("valid").host(plain.as_bytes()), b"h");
+    }
+
+    #[test]
+    fn an_absolute_form_target_with_an_invalid_authority_is_refused() {
+        for target in ["http://:h.example/p", "http:///p", "http://user@h/p", "http://a b/"] {
+            let text = format!("GET {target} HTTP/1.1\r\nHost: h\r\n\r\n");
+            assert!(matches!(parse(&text), Err(RequestError::Malformed(_))), "{target}");
+        }
     }
 
     #[test]

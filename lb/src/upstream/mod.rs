@@ -14,6 +14,8 @@ pub mod peer;
 mod shared;
 
 #[cfg(test)]
+mod group_props;
+#[cfg(test)]
 mod group_tests;
 
 pub use attempt::{Attempt, Outcome, PeerId, Tier};
