@@ -9,6 +9,8 @@
 #                drills included; DOCKER_TESTS=0 skips the Docker ones)
 #   make run     just the balancer with lb/examples/lb.yaml (foreground)
 #   make bench   tandem against nginx and HAProxy on this machine (loadtest/README.md)
+#   make soak    10 minutes of load, kills, reloads and a slow app; tandem's
+#                memory and descriptors must stay flat (loadtest/README.md)
 #   make services       start the data tier (MariaDB, Redis, Sentinel) for development
 #   make services-down  stop it
 # They install their own system packages with apt-get (run as root on
@@ -29,7 +31,7 @@ TEST_PACKAGES := chromium haproxy wrk
 EXAMPLES := $(wildcard lb/examples/*.yaml)
 
 .PHONY: up down status drill run test test-lab deps test-deps build build-lab check-examples lint clean \
-	services services-down services-status bench bench-smoke bench-app \
+	services services-down services-status bench bench-smoke bench-app soak props \
 	deps-docker up-docker down-docker status-docker drill-docker test-docker
 
 # The development data tier: fixed ports (MariaDB 13306-13307, Redis
@@ -137,11 +139,18 @@ lint:
 test-deps: deps
 	@./scripts/install-deps.sh $(TEST_PACKAGES)
 
+# The property tests (proptest) draw their inputs from this seed in `make
+# test`, so a run is repeatable and CI never fails on a draw no one has seen;
+# `make props` explores with fresh random seeds and more cases (a failure
+# there is saved under */proptest-regressions/ and replayed by every run).
+PROPTEST_RNG_SEED ?= 1207
+PROPS_CASES ?= 2000
+
 test: test-deps check-examples lint
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
-		$(CARGO) nextest run --workspace --no-fail-fast; \
+		PROPTEST_RNG_SEED=$(PROPTEST_RNG_SEED) $(CARGO) nextest run --workspace --no-fail-fast; \
 	else \
-		$(CARGO) test --workspace --no-fail-fast; \
+		PROPTEST_RNG_SEED=$(PROPTEST_RNG_SEED) $(CARGO) test --workspace --no-fail-fast; \
 	fi
 	$(MAKE) bench-smoke
 	$(MAKE) test-lab
@@ -149,10 +158,18 @@ test: test-deps check-examples lint
 
 # A private lab (own namespaces, subnet and dir, so a running `make up` lab is
 # left alone) with the debug binaries the tests built, the short drill suite
-# with the issue's budgets (loadtest/suites/ci.yaml), then teardown.
+# with the issue's budgets (loadtest/suites/ci.yaml) and the 60-second soak
+# (loadtest/suites/soak.yaml), then teardown.
 test-lab: deps
 	$(CARGO) build $(LAB_CRATES)
-	./loadtest/lab-test.sh
+	./loadtest/lab-test.sh loadtest/suites/ci.yaml loadtest/suites/soak.yaml:soak-60s
+
+# The 10-minute soak (loadtest/suites/soak.yaml, method in loadtest/README.md)
+# in a private lab of its own (namespaces tds-*, 10.234.0.0/24) with the
+# release binaries; any `make up` lab is left alone. Report: target/drill/soak/.
+soak: build-lab
+	LAB_PREFIX=tds LAB_NET=10.234.0 LAB_DIR=/tmp/tandem-lab-soak BIN_DIR=$(CURDIR)/target/release \
+		./loadtest/lab-test.sh loadtest/suites/soak.yaml:soak
 
 # A private Docker stack (own project, subnet and ports) from the debug
 # binaries, the docker-stop drills with the lab's budgets, then everything
@@ -160,6 +177,9 @@ test-lab: deps
 test-docker: deps
 	$(CARGO) build $(LAB_CRATES)
 	./loadtest/docker-test.sh
+
+props:
+	PROPTEST_CASES=$(PROPS_CASES) $(CARGO) nextest run -p tandem-lb --no-fail-fast props
 
 clean:
 	$(CARGO) clean

@@ -1,13 +1,21 @@
 #!/usr/bin/env bash
-# The lab drill test (`make test-lab`, part of `make test`): brings up a private
-# lab with the debug binaries, runs loadtest/suites/ci.yaml from its client
-# node (each scenario asserts its budgets; drill exits 1 if one fails), tears
-# the lab down and checks nothing is left behind. Reports: target/drill/ci/.
+# The lab drill test (`make test-lab`, part of `make test`; `make soak`):
+# brings up a private lab (the debug binaries unless BIN_DIR says otherwise),
+# runs each SUITE[:SCENARIO] given (default loadtest/suites/ci.yaml) from its
+# client node, one after another in the same lab (each scenario asserts its
+# budgets; drill exits 1 if one fails), tears the lab down and checks nothing
+# is left behind. Reports: target/drill/<SCENARIO or the suite's stem>/.
+#
+#   loadtest/lab-test.sh loadtest/suites/ci.yaml loadtest/suites/soak.yaml:soak-60s
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export LAB_PREFIX=${LAB_PREFIX:-tdt} LAB_NET=${LAB_NET:-10.232.0} LAB_DIR=${LAB_DIR:-/tmp/tandem-lab-test}
 export BIN_DIR=${BIN_DIR:-$PWD/target/debug}
-out=${DRILL_OUT:-target/drill/ci}
+reports=${DRILL_DIR:-target/drill}
+[ $# -gt 0 ] || set -- loadtest/suites/ci.yaml
+for run in "$@"; do
+    [ -f "${run%%:*}" ] || { echo "lab-test: no suite file ${run%%:*}" >&2; exit 2; }
+done
 
 # Every process inside the lab's namespaces, recorded before `down`.
 lab_pids() {
@@ -43,13 +51,24 @@ trap teardown EXIT
 # A lab left by an interrupted run is removed first.
 ./deploy/lab down >/dev/null 2>&1 || true
 ./deploy/lab up
-rm -rf "$out"
 status=0
-./deploy/lab exec client "$BIN_DIR/drill" suite loadtest/suites/ci.yaml --url "http://$LAB_NET.10/" --out "$out" || status=$?
-if [ $status -ne 0 ]; then
-    echo "--- lab status after the drills" >&2
-    ./deploy/lab status >&2 || true
-fi
+outs=()
+for run in "$@"; do
+    file=${run%%:*} only=""
+    [ "$file" = "$run" ] || only=${run#*:}
+    name=${only:-$(basename "$file" .yaml)}
+    out=$reports/$name
+    outs+=("$out")
+    rm -rf "$out"
+    one=0
+    ./deploy/lab exec client "$BIN_DIR/drill" suite "$file" ${only:+--only "$only"} \
+        --url "http://$LAB_NET.10/" --out "$out" || one=$?
+    if [ $one -ne 0 ]; then
+        status=$one
+        echo "--- lab status after $name" >&2
+        ./deploy/lab status >&2 || true
+    fi
+done
 mapfile -t pids < <(lab_pids)
 teardown
 left=$(leftovers "${pids[@]}")
@@ -58,6 +77,8 @@ if [ -n "$left" ]; then
     echo "$left" >&2
     status=1
 fi
-echo "lab drills: $out/suite.md"
-cat "$out/suite.md" 2>/dev/null || true
+for out in "${outs[@]}"; do
+    echo "lab drills: $out/suite.md"
+    cat "$out/suite.md" 2>/dev/null || true
+done
 exit $status

@@ -10,9 +10,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::analysis::{stall_ms, window_ms, Metrics};
 use crate::duration::{human_ms, Dur};
+use crate::percent::Percent;
+use crate::resources::Growth;
 
 /// Every budget key, in report order.
-pub const KEYS: [&str; 18] = [
+pub const KEYS: [&str; 20] = [
     "failed_reads",
     "failed_writes",
     "failed",
@@ -31,6 +33,8 @@ pub const KEYS: [&str; 18] = [
     "missing_writes",
     "unverified_writes",
     "overload",
+    "rss_growth",
+    "fd_growth",
 ];
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
@@ -78,6 +82,11 @@ pub struct Budgets {
     pub unverified_writes: Option<u64>,
     /// Requests not sent because `--max-in-flight` were outstanding.
     pub overload: Option<u64>,
+    /// How far the resident memory of each watched process may rise: the
+    /// median of any window after warm-up against the first such window's.
+    pub rss_growth: Option<Percent>,
+    /// The same for its open file descriptors.
+    pub fd_growth: Option<Percent>,
 }
 
 impl Budgets {
@@ -107,6 +116,8 @@ impl Budgets {
             "missing_writes" => self.missing_writes = Some(count()?),
             "unverified_writes" => self.unverified_writes = Some(count()?),
             "overload" => self.overload = Some(count()?),
+            "rss_growth" => self.rss_growth = Some(value.parse().map_err(|e| format!("budget {key}: {e}"))?),
+            "fd_growth" => self.fd_growth = Some(value.parse().map_err(|e| format!("budget {key}: {e}"))?),
             _ => return Err(format!("unknown budget `{key}` (known: {})", KEYS.join(", "))),
         }
         Ok(())
@@ -133,6 +144,8 @@ impl Budgets {
             missing_writes: over.missing_writes.or(self.missing_writes),
             unverified_writes: over.unverified_writes.or(self.unverified_writes),
             overload: over.overload.or(self.overload),
+            rss_growth: over.rss_growth.or(self.rss_growth),
+            fd_growth: over.fd_growth.or(self.fd_growth),
         }
     }
 }
@@ -213,6 +226,25 @@ pub fn check(budgets: &Budgets, metrics: &Metrics, overloaded: u64, rate: f64) -
         checks.push(no_worse("failback_stall_le_takeover", " stall", failback, takeover));
     }
     checks.sort_by_key(|c| KEYS.iter().position(|k| *k == c.key));
+    checks
+}
+
+/// The growth budgets against each watched process: one check per process
+/// and budget; a process without a measured growth (it exited, or too few
+/// samples) fails its check.
+pub fn check_growth(budgets: &Budgets, processes: &[(String, Option<Growth>, Option<Growth>)]) -> Vec<Check> {
+    let mut checks = Vec::new();
+    for (key, limit, pick) in [("rss_growth", budgets.rss_growth, 0), ("fd_growth", budgets.fd_growth, 1)] {
+        let Some(limit) = limit else { continue };
+        for (name, rss, fds) in processes {
+            let growth = if pick == 0 { rss } else { fds };
+            let (actual, pass) = match growth {
+                Some(g) => (format!("{name}: {}", g.describe()), g.percent() <= limit.0),
+                None => (format!("{name}: not measured"), false),
+            };
+            checks.push(Check { key, limit: limit.to_string(), actual, pass, implicit: false });
+        }
+    }
     checks
 }
 

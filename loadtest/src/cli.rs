@@ -155,6 +155,11 @@ impl RunArgs {
             fault: None,
             recover: None,
             settle,
+            repeat: Vec::new(),
+            watch: Vec::new(),
+            sample_every: config::DEFAULT_SAMPLE_EVERY,
+            warmup: Duration::ZERO,
+            window: None,
             budgets,
         };
         match config.validated(Commands { fault_at, fault, recover_at, recover }) {

@@ -4,9 +4,10 @@
 
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::budget::Budgets;
+use crate::duration::Dur;
 
 /// 100 req/s: a 10 ms resolution for windows, light enough for a 2-core lab.
 pub const DEFAULT_RATE: f64 = 100.0;
@@ -26,6 +27,10 @@ pub const DEFAULT_COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 /// Pause between the end of load (and recovery) and the write read-back.
 pub const DEFAULT_READBACK_DELAY: Duration = Duration::from_secs(1);
 pub const DEFAULT_LB_HEADER: &str = "X-Tandem-Node";
+/// One sample per second of every watched process: 600 in a 10-minute soak.
+pub const DEFAULT_SAMPLE_EVERY: Duration = Duration::from_secs(1);
+/// The window a soak compares when no command repeats (else the longest `every`).
+pub const DEFAULT_WINDOW: Duration = Duration::from_secs(10);
 
 /// A shell command to run at an offset from the run's start.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -33,6 +38,35 @@ pub struct Timed {
     #[serde(serialize_with = "as_ms")]
     pub at: Duration,
     pub command: String,
+}
+
+/// A command run over and over during the load (a soak's reloads, or a fault
+/// and its undo on a cycle): first at `at`, then every `every` while the load
+/// lasts; once when `every` is absent.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Repeat {
+    /// Names its runs in the report (`reload.3`) and their output files.
+    pub name: String,
+    /// The shell command (sh -c).
+    pub run: String,
+    /// The first run, from the start. Default 0.
+    #[serde(default)]
+    pub at: Dur,
+    pub every: Option<Dur>,
+    /// Run `undo_after` after each run, and at once when the drill is stopped
+    /// in between: a cycle never leaves its fault in place.
+    pub undo: Option<String>,
+    pub undo_after: Option<Dur>,
+}
+
+/// A process whose memory (RSS) and open file descriptors are sampled during
+/// the load, found by a command that prints its pid (`deploy/lab pid lb1/tandem`).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Watch {
+    pub name: String,
+    pub pid: String,
 }
 
 /// Everything a run needs besides the URL.
@@ -58,7 +92,29 @@ pub struct RunConfig {
     pub recover: Option<Timed>,
     /// Run (and waited for) before the load starts; a failure skips the run.
     pub settle: Option<String>,
+    /// Commands repeated during the load (suite files only).
+    pub repeat: Vec<Repeat>,
+    /// Processes sampled during the load (suite files only).
+    pub watch: Vec<Watch>,
+    #[serde(serialize_with = "as_ms")]
+    pub sample_every: Duration,
+    /// Samples before this are not compared: caches, pools and the allocator
+    /// settle first.
+    #[serde(serialize_with = "as_ms")]
+    pub warmup: Duration,
+    /// The span whose median is compared with the first one after warm-up;
+    /// default the longest `every` of `repeat` (so every window holds the same
+    /// events), else [`DEFAULT_WINDOW`].
+    #[serde(serialize_with = "opt_ms")]
+    pub window: Option<Duration>,
     pub budgets: Budgets,
+}
+
+fn opt_ms<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => s.serialize_f64(d.as_secs_f64() * 1000.0),
+        None => s.serialize_none(),
+    }
 }
 
 fn as_ms<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -91,8 +147,19 @@ impl RunConfig {
             fault: None,
             recover: None,
             settle: None,
+            repeat: Vec::new(),
+            watch: Vec::new(),
+            sample_every: DEFAULT_SAMPLE_EVERY,
+            warmup: Duration::ZERO,
+            window: None,
             budgets: Budgets::default(),
         }
+    }
+
+    /// The comparison window of the resource samples: `window`, else the
+    /// longest `every`, else [`DEFAULT_WINDOW`].
+    pub fn effective_window(&self) -> Duration {
+        self.window.or_else(|| self.repeat.iter().filter_map(|r| r.every.map(|d| d.0)).max()).unwrap_or(DEFAULT_WINDOW)
     }
 
     /// Pairs the commands with their times and checks the whole config; every
@@ -123,7 +190,7 @@ impl RunConfig {
 
     fn problems(&self) -> Vec<String> {
         let mut errors = Vec::new();
-        if self.name.is_empty() || !self.name.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)) {
+        if !valid_name(&self.name) {
             errors.push(format!("name `{}`: use letters, digits, `.`, `_` and `-` (it names a directory)", self.name));
         }
         if !(self.rate.is_finite() && self.rate > 0.0 && self.rate <= 100_000.0) {
@@ -162,8 +229,82 @@ impl RunConfig {
             }
             _ => {}
         }
+        errors.extend(self.repeat_problems());
+        errors.extend(self.watch_problems());
         errors
     }
+
+    fn repeat_problems(&self) -> Vec<String> {
+        let mut errors = Vec::new();
+        for (i, r) in self.repeat.iter().enumerate() {
+            let at = format!("repeat[{i}] ({})", r.name);
+            if !valid_name(&r.name) {
+                errors.push(format!("{at}.name: use letters, digits, `.`, `_` and `-` (it names output files)"));
+            }
+            if self.repeat[..i].iter().any(|o| o.name == r.name) {
+                errors.push(format!("{at}.name: used twice"));
+            }
+            if r.run.trim().is_empty() {
+                errors.push(format!("{at}.run: empty command"));
+            }
+            if r.at.0 >= self.duration {
+                errors.push(format!("{at}.at {}: not before the end of the load ({})", r.at, Dur(self.duration)));
+            }
+            if r.every.is_some_and(|e| e.0.is_zero()) {
+                errors.push(format!("{at}.every: must be above 0"));
+            }
+            match (&r.undo, r.undo_after) {
+                (Some(_), None) => errors.push(format!("{at}: undo is set but undo_after (when) is not")),
+                (None, Some(_)) => errors.push(format!("{at}: undo_after is set but undo (the command) is not")),
+                (Some(_), Some(after)) => {
+                    if let Some(every) = r.every.filter(|every| after >= *every) {
+                        errors.push(format!(
+                            "{at}.undo_after {after}: must be shorter than every ({every}), so each run is undone before the next"
+                        ));
+                    }
+                }
+                (None, None) => {}
+            }
+        }
+        errors
+    }
+
+    fn watch_problems(&self) -> Vec<String> {
+        let mut errors = Vec::new();
+        for (i, w) in self.watch.iter().enumerate() {
+            if w.name.trim().is_empty() || self.watch[..i].iter().any(|o| o.name == w.name) {
+                errors.push(format!("watch[{i}].name `{}`: empty or used twice", w.name));
+            }
+            if w.pid.trim().is_empty() {
+                errors.push(format!("watch[{i}] ({}).pid: empty command", w.name));
+            }
+        }
+        if self.sample_every.is_zero() {
+            errors.push("sample_every: must be above 0".to_string());
+        }
+        let window = self.effective_window();
+        if window.is_zero() {
+            errors.push("window: must be above 0".to_string());
+        }
+        let growth = self.budgets.rss_growth.is_some() || self.budgets.fd_growth.is_some();
+        if growth && self.watch.is_empty() {
+            errors.push("budgets rss_growth / fd_growth need a process to watch (watch:)".to_string());
+        }
+        if !self.watch.is_empty() && self.warmup + 2 * window > self.duration {
+            errors.push(format!(
+                "duration {}: leaves fewer than two windows of {} after the warm-up ({}): growth cannot be measured",
+                Dur(self.duration),
+                Dur(window),
+                Dur(self.warmup)
+            ));
+        }
+        errors
+    }
+}
+
+/// Letters, digits, `.`, `_` and `-`: safe as a file or directory name.
+fn valid_name(name: &str) -> bool {
+    !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
 }
 
 #[cfg(test)]

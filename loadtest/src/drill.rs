@@ -17,8 +17,10 @@ use crate::config::RunConfig;
 use crate::load::{self, LoadResult};
 use crate::readback;
 use crate::record::{ErrorKind, Outcome};
+use crate::repeat;
 use crate::report::suite::{self as suite_report, Row, SuiteReport};
 use crate::report::{self, LoadInfo, Report, Verdict};
+use crate::resources::{self, sampler};
 
 /// Runs one drill into `dir` and writes its report there.
 pub async fn run(config: &RunConfig, url: &str, dir: &Path, stop: watch::Receiver<bool>) -> Result<Report, String> {
@@ -44,14 +46,17 @@ pub async fn run(config: &RunConfig, url: &str, dir: &Path, stop: watch::Receive
     }
 
     let interrupted_before = *stop.borrow();
-    let (load, scheduled) = if settled && !interrupted_before {
+    let (load, scheduled, repeated, series) = if settled && !interrupted_before {
         eprintln!("drill: {}: {} req/s for {:?} against {url}", config.name, config.rate, config.duration);
+        let commands_dir = dir.join("commands");
         tokio::join!(
             load::run(config, target.clone(), &run_id, t0, stop.clone()),
-            scheduled(config, dir, t0, stop.clone())
+            scheduled(config, dir, t0, stop.clone()),
+            repeat::run_all(&config.repeat, config.duration, &commands_dir, t0, config.command_timeout, stop.clone()),
+            sampler::run(&config.watch, config.sample_every, t0, config.duration, stop.clone()),
         )
     } else {
-        (LoadResult::default(), Vec::new())
+        (LoadResult::default(), Vec::new(), Vec::new(), Vec::new())
     };
     commands.extend(scheduled);
     let interrupted = *stop.borrow();
@@ -77,8 +82,15 @@ pub async fn run(config: &RunConfig, url: &str, dir: &Path, stop: watch::Receive
     let metrics = analyze(&load.records, &context);
     let overloaded = load.records.iter().filter(|r| r.outcome == Outcome::Error(ErrorKind::Overload)).count() as u64;
     let info = LoadInfo { end_ms: load.end_ms, skipped_slots: load.skipped_slots, overloaded };
-    let budgets = budget::check(&config.budgets, &metrics, overloaded, config.rate);
+    let window_ms = config.effective_window().as_secs_f64() * 1000.0;
+    let warmup_ms = config.warmup.as_secs_f64() * 1000.0;
+    let watched: Vec<_> = series.iter().map(|s| resources::summarize(s, warmup_ms, window_ms, load.end_ms)).collect();
+    let mut budgets = budget::check(&config.budgets, &metrics, overloaded, config.rate);
+    let growths: Vec<_> = watched.iter().map(|w| (w.name.clone(), w.rss, w.fds)).collect();
+    budgets.extend(budget::check_growth(&config.budgets, &growths));
     let (mut problems, warnings) = report::assess(&commands, interrupted, &info, &metrics, config.post_share);
+    problems.extend(report::repeat_problems(&config.repeat, &repeated));
+    problems.extend(watched.iter().filter_map(|w| w.problem.clone()));
     if !settled {
         problems.push("settle failed: the scenario was not run".to_string());
     }
@@ -92,6 +104,8 @@ pub async fn run(config: &RunConfig, url: &str, dir: &Path, stop: watch::Receive
         started_at: clock::iso(started),
         config: config.clone(),
         commands,
+        repeated,
+        watched,
         interrupted,
         load: info,
         metrics,
@@ -100,6 +114,7 @@ pub async fn run(config: &RunConfig, url: &str, dir: &Path, stop: watch::Receive
         warnings,
         verdict,
         records: load.records,
+        series,
     };
     report::write_all(dir, &report).map_err(|e| format!("writing the report in {}: {e}", dir.display()))?;
     Ok(report)

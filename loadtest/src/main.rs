@@ -24,9 +24,12 @@ mod drill;
 mod duration;
 mod load;
 mod mix;
+mod percent;
 mod readback;
 mod record;
+mod repeat;
 mod report;
+mod resources;
 mod suite;
 
 use std::path::{Path, PathBuf};

@@ -16,7 +16,18 @@
 //!   command_timeout: 60s
 //!   readback_delay: 1s
 //!   settle: "deploy/lab wait-ready"
+//!   # A soak's keys (loadtest/suites/soak.yaml): commands on a schedule, and
+//!   # processes whose RSS and open descriptors are sampled.
+//!   repeat:            # each: name, run, at (default 0s), every, undo + undo_after
+//!     - {name: reload, run: "deploy/lab reload lb1", every: 10s}
+//!     - {name: app-kill, run: "deploy/lab kill app1", at: 5s, every: 20s,
+//!        undo: "deploy/lab start app1", undo_after: 5s}
+//!   watch: [{name: lb1/tandem, pid: "deploy/lab pid lb1/tandem"}]
+//!   sample_every: 1s
+//!   warmup: 20s        # samples before this are not compared
+//!   window: 20s        # default: the longest `every`
 //!   budgets: {missing_writes: 0}   # merged key by key with the scenario's
+//!                                  # (rss_growth: 10%, fd_growth: 10%)
 //! scenarios:
 //!   - name: app-kill   # letters, digits, . _ - (names the report directory)
 //!     fault: "deploy/lab kill app1"
@@ -31,7 +42,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::budget::Budgets;
-use crate::config::{Commands, RunConfig};
+use crate::config::{Commands, Repeat, RunConfig, Watch};
 use crate::duration::Dur;
 
 #[derive(Debug, Default, Deserialize)]
@@ -48,6 +59,11 @@ pub struct Defaults {
     pub command_timeout: Option<Dur>,
     pub readback_delay: Option<Dur>,
     pub settle: Option<String>,
+    pub repeat: Option<Vec<Repeat>>,
+    pub watch: Option<Vec<Watch>>,
+    pub sample_every: Option<Dur>,
+    pub warmup: Option<Dur>,
+    pub window: Option<Dur>,
     #[serde(default)]
     pub budgets: Budgets,
 }
@@ -69,6 +85,11 @@ pub struct Scenario {
     pub max_in_flight: Option<usize>,
     pub command_timeout: Option<Dur>,
     pub readback_delay: Option<Dur>,
+    pub repeat: Option<Vec<Repeat>>,
+    pub watch: Option<Vec<Watch>>,
+    pub sample_every: Option<Dur>,
+    pub warmup: Option<Dur>,
+    pub window: Option<Dur>,
     #[serde(default)]
     pub budgets: Budgets,
 }
@@ -137,6 +158,11 @@ fn config(d: &Defaults, s: &Scenario, lb_header: &str) -> Result<RunConfig, Vec<
     c.readback_delay = dur(s.readback_delay, d.readback_delay, c.readback_delay);
     c.lb_header = lb_header.to_string();
     c.settle = s.settle.clone().or_else(|| d.settle.clone());
+    c.repeat = s.repeat.clone().or_else(|| d.repeat.clone()).unwrap_or_default();
+    c.watch = s.watch.clone().or_else(|| d.watch.clone()).unwrap_or_default();
+    c.sample_every = dur(s.sample_every, d.sample_every, c.sample_every);
+    c.warmup = dur(s.warmup, d.warmup, c.warmup);
+    c.window = s.window.or(d.window).map(|w| w.0);
     c.budgets = d.budgets.overridden_by(&s.budgets);
     // Default times apply only to the commands a scenario has: a baseline
     // scenario without a fault inherits no fault_at.

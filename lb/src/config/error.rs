@@ -70,6 +70,11 @@ impl<'a> Report<'a> {
         self.error_at(path, line, message);
     }
 
+    /// The line of `path` (or its nearest ancestor) in the file.
+    pub(crate) fn line(&self, path: &str) -> Option<usize> {
+        self.index.line(path)
+    }
+
     /// An error whose line is already known (serde_yaml syntax errors).
     pub(crate) fn error_at(&mut self, path: &str, line: Option<usize>, message: impl Into<String>) {
         self.errors.push(ConfigError {

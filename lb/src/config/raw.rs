@@ -240,10 +240,29 @@ pub(crate) fn parse(text: &str, report: &mut Report<'_>) -> Option<RawConfig> {
         Err(err) => {
             let path = err.path().to_string();
             let path = if path == "." { String::new() } else { path };
-            report.error(&path, humanize(&err.into_inner().to_string()));
+            let message = err.into_inner().to_string();
+            match non_text_key(&path, &message) {
+                Some((parent, key)) => {
+                    // serde_path_to_error writes `?` for a key it could not
+                    // read as text: name the mapping, and the key's line.
+                    let line = report.line(&if parent.is_empty() { key.clone() } else { format!("{parent}.{key}") });
+                    let what = format!("key `{key}` is not a name: keys are text, like `listen` or `servers`");
+                    report.error_at(&parent, line, what);
+                }
+                None => report.error(&path, humanize(&message)),
+            }
             None
         }
     }
+}
+
+/// For an error about a mapping key that is not text (a number, a list):
+/// the path of the mapping and the key as written. serde_path_to_error gives
+/// such a key the path segment `?`.
+fn non_text_key(path: &str, message: &str) -> Option<(String, String)> {
+    let parent = if path == "?" { "" } else { path.strip_suffix(".?")? };
+    let key = message.split('`').nth(1).unwrap_or("?");
+    Some((parent.to_string(), key.to_string()))
 }
 
 /// Rewrites serde's wording into the file's terms.
@@ -266,6 +285,15 @@ fn humanize(message: &str) -> String {
 mod tests {
     use super::super::locate::LineIndex;
     use super::*;
+
+    #[test]
+    fn a_key_that_is_not_text_names_its_mapping_and_line() {
+        let e = parse_error("listen: [\"127.0.0.1:1\"]\n5: x\n");
+        assert_eq!((e.path.as_str(), e.line), ("", Some(2)), "{e}");
+        assert!(e.message.starts_with("key `5` is not a name"), "{e}");
+        let e = parse_error("listen: [\"127.0.0.1:1\"]\nupstreams:\n  app:\n    7: x\n");
+        assert_eq!((e.path.as_str(), e.line), ("upstreams.app", Some(4)), "{e}");
+    }
 
     fn parse_error(text: &str) -> super::super::ConfigError {
         let index = LineIndex::build(text);

@@ -75,6 +75,7 @@ fn every_key_is_settable() {
     let values = |key: &str| match key {
         "failback_le_takeover" | "failback_stall_le_takeover" => "true",
         k if k.contains("window") || k.contains("stall") || k == "recover" || k == "failback_slack" => "1s",
+        k if k.ends_with("_growth") => "10%",
         _ => "1",
     };
     for key in KEYS {

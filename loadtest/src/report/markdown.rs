@@ -71,6 +71,9 @@ pub fn render(r: &Report) -> String {
         }
     }
 
+    resources(&mut out, r);
+    repeated(&mut out, r);
+
     out.push_str("\n## Metrics\n\n| metric | value |\n|---|---|\n");
     let l = &m.longest;
     let slow_title = format!("slow successes (over {})", Dur(c.slow));
@@ -174,6 +177,67 @@ pub fn render(r: &Report) -> String {
 }
 
 /// `refused: 3, 503: 2`, or `-`.
+/// The watched processes: samples, growth of RSS and descriptors.
+fn resources(out: &mut String, r: &Report) {
+    if r.watched.is_empty() {
+        return;
+    }
+    let c = &r.config;
+    let _ = writeln!(
+        out,
+        "\n## Resources\n\nSampled every {}; after a warm-up of {}, the median of each {} window is compared \
+         with the first window's (every sample: resources.csv).\n",
+        Dur(c.sample_every),
+        Dur(c.warmup),
+        Dur(c.effective_window())
+    );
+    out.push_str("| process | pid | samples | RSS | open descriptors | problem |\n|---|---:|---:|---|---|---|\n");
+    for w in &r.watched {
+        let growth =
+            |g: Option<crate::resources::Growth>| g.map_or_else(|| "not measured".to_string(), |g| g.describe());
+        let pid = w.pid.map_or_else(|| "-".to_string(), |p| p.to_string());
+        let _ = writeln!(
+            out,
+            "| {} | {pid} | {} | {} | {} | {} |",
+            w.name,
+            w.samples,
+            growth(w.rss),
+            growth(w.fds),
+            w.problem.as_deref().unwrap_or("")
+        );
+    }
+}
+
+/// The repeated commands, one row each: runs, failures, slowest.
+fn repeated(out: &mut String, r: &Report) {
+    if r.config.repeat.is_empty() {
+        return;
+    }
+    out.push_str("\n## Repeated commands\n\nOutput of every run in commands/.\n\n");
+    out.push_str("| repeat | command | schedule | runs | failed | slowest |\n|---|---|---|---:|---:|---:|\n");
+    for rep in &r.config.repeat {
+        let prefix = format!("{}.", rep.name);
+        let runs: Vec<_> = r.repeated.iter().filter(|c| c.label.starts_with(&prefix)).collect();
+        let failed = runs.iter().filter(|c| !c.ok).count();
+        let slowest = runs.iter().map(|c| c.end_ms - c.start_ms).fold(0.0, f64::max);
+        let mut schedule = match rep.every {
+            Some(every) => format!("from {} every {every}", rep.at),
+            None => format!("at {}", rep.at),
+        };
+        if let (Some(undo), Some(after)) = (&rep.undo, rep.undo_after) {
+            schedule.push_str(&format!(", undone {after} later by `{undo}`"));
+        }
+        let _ = writeln!(
+            out,
+            "| {} | `{}` | {schedule} | {} | {failed} | {} |",
+            rep.name,
+            rep.run,
+            runs.len(),
+            human_ms(slowest)
+        );
+    }
+}
+
 fn counts<K: std::fmt::Display>(map: &BTreeMap<K, u64>) -> String {
     if map.is_empty() {
         return "-".to_string();

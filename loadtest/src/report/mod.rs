@@ -16,9 +16,10 @@ use crate::analysis::windows::Window;
 use crate::analysis::Metrics;
 use crate::budget::Check;
 use crate::command::CommandRun;
-use crate::config::RunConfig;
+use crate::config::{Repeat, RunConfig};
 use crate::duration::human_ms;
 use crate::record::Record;
+use crate::resources::{self, Series, Watched};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Verdict {
@@ -60,6 +61,10 @@ pub struct Report {
     pub config: RunConfig,
     /// settle, fault and recover, as they ran.
     pub commands: Vec<CommandRun>,
+    /// Every run of the repeated commands, in start order.
+    pub repeated: Vec<CommandRun>,
+    /// The watched processes and how much they grew.
+    pub watched: Vec<Watched>,
     pub interrupted: bool,
     pub load: LoadInfo,
     pub metrics: Metrics,
@@ -71,6 +76,9 @@ pub struct Report {
     pub verdict: Verdict,
     #[serde(skip)]
     pub records: Vec<Record>,
+    /// Every sample of the watched processes (resources.csv).
+    #[serde(skip)]
+    pub series: Vec<Series>,
 }
 
 impl Report {
@@ -146,6 +154,28 @@ pub fn assess(
     (problems, warnings)
 }
 
+/// One problem per repeat with failed runs: how many, and the first.
+pub fn repeat_problems(repeats: &[Repeat], runs: &[CommandRun]) -> Vec<String> {
+    let mut problems = Vec::new();
+    for r in repeats {
+        let prefix = format!("{}.", r.name);
+        let mine: Vec<&CommandRun> = runs.iter().filter(|c| c.label.starts_with(&prefix)).collect();
+        let failed: Vec<&&CommandRun> = mine.iter().filter(|c| !c.ok).collect();
+        if let Some(first) = failed.first() {
+            problems.push(format!(
+                "repeat `{}`: {} of {} runs failed (first: {} `{}`: {}, output in commands/)",
+                r.name,
+                failed.len(),
+                mine.len(),
+                first.label,
+                first.command,
+                first.status
+            ));
+        }
+    }
+    problems
+}
+
 /// PASS when every budget holds and there is no problem.
 pub fn verdict(checks: &[Check], problems: &[String]) -> Verdict {
     if problems.is_empty() && checks.iter().all(|c| c.pass) {
@@ -159,6 +189,9 @@ pub fn verdict(checks: &[Check], problems: &[String]) -> Verdict {
 pub fn write_all(dir: &Path, report: &Report) -> std::io::Result<PathBuf> {
     std::fs::write(dir.join("report.json"), json::render(report)?)?;
     std::fs::write(dir.join("timeline.svg"), svg::render(report))?;
+    if !report.series.is_empty() {
+        std::fs::write(dir.join("resources.csv"), resources::csv(&report.series))?;
+    }
     let markdown = dir.join("report.md");
     std::fs::write(&markdown, markdown::render(report))?;
     Ok(markdown)

@@ -82,6 +82,8 @@ pub fn sample() -> Report {
         started_at: "2026-11-21T10:00:00Z".to_string(),
         config,
         commands,
+        repeated: Vec::new(),
+        watched: Vec::new(),
         interrupted: false,
         load,
         metrics,
@@ -90,7 +92,50 @@ pub fn sample() -> Report {
         warnings,
         verdict,
         records,
+        series: Vec::new(),
     }
+}
+
+#[test]
+fn a_soak_report_shows_its_processes_and_repeated_commands_and_names_failed_runs() {
+    use crate::config::Repeat;
+    use crate::duration::Dur;
+    use crate::resources::{summarize, Sample, Series};
+    let mut report = sample();
+    let reload = Repeat {
+        name: "reload".into(),
+        run: "deploy/lab reload lb1".into(),
+        at: Dur::default(),
+        every: Some(Dur(std::time::Duration::from_secs(10))),
+        undo: None,
+        undo_after: None,
+    };
+    report.config.repeat = vec![reload.clone()];
+    report.repeated = vec![command("reload.1", "deploy/lab reload lb1", 0.0, true), {
+        let mut c = command("reload.2", "deploy/lab reload lb1", 10_000.0, false);
+        c.status = "exit 1".into();
+        c
+    }];
+    let series = Series {
+        name: "lb1/tandem".into(),
+        pid: Some(42),
+        samples: (0..30).map(|s| Sample { t_ms: s as f64 * 1000.0, rss_kb: 20_480, fds: 30 + s }).collect(),
+        problem: None,
+    };
+    report.watched = vec![summarize(&series, 10_000.0, 10_000.0, 30_000.0)];
+    let problems = repeat_problems(&report.config.repeat, &report.repeated);
+    assert_eq!(problems.len(), 1);
+    assert!(problems[0].starts_with("repeat `reload`: 1 of 2 runs failed (first: reload.2"), "{problems:?}");
+    let md = markdown::render(&report);
+    assert!(md.contains("## Resources"), "{md}");
+    assert!(md.contains("| lb1/tandem | 42 | 30 | +0.0% (20.0 MB -> 20.0 MB"), "{md}");
+    assert!(md.contains("| reload | `deploy/lab reload lb1` | from 0ms every 10s | 2 | 1 |"), "{md}");
+    // fds 30 + s: medians 44.5 (10-19 s) and 54.5 (20-29 s), +22.5%.
+    let budgets = crate::budget::Budgets { fd_growth: Some(crate::percent::Percent(10.0)), ..Default::default() };
+    let w = &report.watched[0];
+    let checks = crate::budget::check_growth(&budgets, &[(w.name.clone(), w.rss, w.fds)]);
+    assert_eq!(checks.len(), 1);
+    assert!(!checks[0].pass && checks[0].actual.starts_with("lb1/tandem: +22.5%"), "{checks:?}");
 }
 
 #[test]

@@ -122,3 +122,44 @@ fn the_shipped_lab_suite_is_valid() {
     );
     assert!(configs.iter().all(|c| c.fault.is_some() && c.recover.is_some() && c.settle.is_some()));
 }
+
+const SOAK: &str = r#"
+defaults:
+  duration: 60s
+  warmup: 20s
+  repeat:
+    - {name: reload, run: "deploy/lab reload lb1", every: 10s}
+    - {name: app-kill, run: "deploy/lab kill app1", at: 2s, every: 20s, undo: "deploy/lab start app1", undo_after: 4s}
+  watch: [{name: lb1/tandem, pid: "deploy/lab pid lb1/tandem"}]
+  budgets: {failed_reads: 0, rss_growth: 10%, fd_growth: 10%}
+scenarios:
+  - name: soak-60s
+  - name: soak
+    duration: 10m
+    warmup: 1m
+"#;
+
+#[test]
+fn a_soak_scenario_takes_repeats_watches_and_growth_budgets_from_the_defaults() {
+    let configs = configs(&parse(SOAK).unwrap(), &[], "X-Tandem-Node").unwrap();
+    let short = &configs[0];
+    assert_eq!(short.repeat.len(), 2);
+    assert_eq!(short.repeat[1].undo_after, Some(Dur(Duration::from_secs(4))));
+    assert_eq!(short.watch[0].pid, "deploy/lab pid lb1/tandem");
+    // The window defaults to the longest `every`.
+    assert_eq!(short.effective_window(), Duration::from_secs(20));
+    assert_eq!(short.budgets.rss_growth.map(|p| p.0), Some(10.0));
+    assert_eq!((configs[1].duration, configs[1].warmup), (Duration::from_secs(600), Duration::from_secs(60)));
+}
+
+#[test]
+fn a_soak_too_short_to_compare_two_windows_or_an_undo_that_outlasts_its_cycle_is_refused() {
+    let text = SOAK.replace("undo_after: 4s", "undo_after: 20s").replace("duration: 60s", "duration: 50s");
+    let all = errors(&text);
+    assert!(all.contains("undo_after 20s: must be shorter than every (20s)"), "{all}");
+    assert!(all.contains("leaves fewer than two windows of 20s after the warm-up (20s)"), "{all}");
+    let all = errors(&SOAK.replace("rss_growth: 10%", "rss_growth: 0.1"));
+    assert!(all.contains("needs its sign"), "{all}");
+    let all = errors(&SOAK.replace("  watch: [{name: lb1/tandem, pid: \"deploy/lab pid lb1/tandem\"}]\n", ""));
+    assert!(all.contains("need a process to watch"), "{all}");
+}
