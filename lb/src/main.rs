@@ -27,6 +27,12 @@ struct Cli {
     #[arg(short, long)]
     upgrade: bool,
 
+    /// For `make bench` only: forward request heads without validating them
+    /// (the `tandem-unchecked` contender, which measures what validation
+    /// costs). Lets through what tandem exists to refuse; never for serving.
+    #[arg(long, hide = true)]
+    unchecked_requests: bool,
+
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -42,7 +48,7 @@ enum Command {
 
 fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
-    let Cli { config, upgrade, command } = Cli::parse();
+    let Cli { config, upgrade, unchecked_requests, command } = Cli::parse();
     let Some(path) = config else {
         eprintln!("tandem: no config given; use --config FILE (see --help)");
         return ExitCode::from(2);
@@ -61,7 +67,13 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Some(Command::Reload) => tandem::signal_reload::run(&path, &config),
-        None => run(&path, config, digest, upgrade),
+        None => {
+            if unchecked_requests {
+                log::warn!("--unchecked-requests: request heads are NOT validated (benchmark mode, never for serving)");
+                tandem::http1::unchecked::disable_validation();
+            }
+            run(&path, config, digest, upgrade)
+        }
     }
 }
 

@@ -379,3 +379,21 @@ fn many_idle_and_half_sent_connections_neither_stop_new_requests_nor_stay_open()
     assert_eq!(up.hits(), 1, "only the complete request reached the upstream");
     drop(held);
 }
+
+/// `make bench` measures what validation costs against the same build with
+/// it bypassed (`--unchecked-requests`, the `tandem-unchecked` contender):
+/// that bypass must really skip the checks, or the comparison measures
+/// nothing, and the default must not.
+#[test]
+fn the_bench_only_bypass_forwards_what_validation_refuses_and_the_default_refuses_it() {
+    let (up, seen) = recording_upstream();
+    let body = format!("upstreams:\n  app:\n    servers:\n      - {{ addr: \"{}\" }}\n", up.addr);
+    let no_host = case("no Host on HTTP/1.1", "GET /no-host HTTP/1.1\r\n\r\n", Expect::Refused(&[400]));
+    let checked = Proxy::start(&body);
+    assert_eq!(run(checked.addr, &no_host).statuses, [400]);
+    let unchecked = Proxy::start_with_args(&body, 1, "", &["--unchecked-requests"]);
+    assert_eq!(run(unchecked.addr, &no_host).statuses, [200], "{}", unchecked.log());
+    assert!(unchecked.log().contains("NOT validated"), "the bypass says so in the log: {}", unchecked.log());
+    let forwarded = seen.lock().expect("lock").iter().filter(|l| l.starts_with("GET /no-host")).count();
+    assert_eq!(forwarded, 1, "only the unchecked tandem forwarded it");
+}

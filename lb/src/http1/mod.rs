@@ -7,6 +7,7 @@ pub mod chunked;
 pub mod request;
 pub mod response;
 pub mod span;
+pub mod unchecked;
 pub mod write;
 
 #[cfg(test)]

@@ -18,6 +18,10 @@ pub struct HeadLimits {
     pub max_line: usize,
     /// Header fields per request.
     pub max_headers: usize,
+    /// Check the head per RFC 9112/9110 (method, line lengths, Host, framing
+    /// ambiguities). Off only for `make bench`'s `tandem-unchecked`, which
+    /// measures what the checks cost (see [`super::unchecked`]).
+    pub validate: bool,
 }
 
 /// Headers httparse can hold in one parse; [`HeadLimits::max_headers`] must not exceed it.
@@ -25,7 +29,7 @@ pub const MAX_HEADERS: usize = 512;
 
 impl Default for HeadLimits {
     fn default() -> Self {
-        HeadLimits { max_head: 32 * 1024, max_line: 8 * 1024, max_headers: 100 }
+        HeadLimits { max_head: 32 * 1024, max_line: 8 * 1024, max_headers: 100, validate: true }
     }
 }
 
@@ -158,7 +162,7 @@ impl RequestHead {
         self.method(buf) == b"HEAD"
     }
 
-    fn clear(&mut self) {
+    pub(super) fn clear(&mut self) {
         let (mut headers, mut listed) =
             (std::mem::take(&mut self.headers), std::mem::take(&mut self.connection_listed));
         headers.clear();
@@ -194,7 +198,7 @@ pub fn parse_request(buf: &[u8], limits: HeadLimits, head: &mut RequestHead) -> 
             // is refused before the rest of it is read.
             let last_line = buf.iter().rposition(|&b| b == b'\n').map_or(buf.len(), |i| buf.len() - i - 1);
             let first_line = !buf.contains(&b'\n');
-            if buf.len() >= limits.max_head || last_line > limits.max_line {
+            if buf.len() >= limits.max_head || (limits.validate && last_line > limits.max_line) {
                 return Err(if first_line { RequestError::UriTooLong } else { RequestError::HeadersTooLarge });
             }
             return Ok(false);
@@ -203,6 +207,9 @@ pub fn parse_request(buf: &[u8], limits: HeadLimits, head: &mut RequestHead) -> 
     };
     if len > limits.max_head {
         return Err(RequestError::HeadersTooLarge);
+    }
+    if !limits.validate {
+        return super::unchecked::fill(buf, len, &req, head).map(|()| true);
     }
     let request_line = buf.iter().position(|&b| b == b'\n').unwrap_or(len);
     if request_line.saturating_sub(1) > limits.max_line {
@@ -520,7 +527,7 @@ mod tests {
 
     #[test]
     fn limits_give_414_for_the_line_and_431_for_the_fields() {
-        let limits = HeadLimits { max_head: 64, max_line: 60, max_headers: 2 };
+        let limits = HeadLimits { max_head: 64, max_line: 60, max_headers: 2, validate: true };
         let mut head = RequestHead::default();
         let long_line = format!("GET /{} HTTP/1.1", "a".repeat(80));
         assert_eq!(parse_request(long_line.as_bytes(), limits, &mut head), Err(RequestError::UriTooLong));
@@ -532,7 +539,7 @@ mod tests {
 
     #[test]
     fn a_line_over_the_line_limit_is_refused_while_it_is_still_arriving() {
-        let limits = HeadLimits { max_head: 4096, max_line: 32, max_headers: 10 };
+        let limits = HeadLimits { max_head: 4096, max_line: 32, max_headers: 10, validate: true };
         let mut head = RequestHead::default();
         let long_target = format!("GET /{}", "a".repeat(40));
         assert_eq!(parse_request(long_target.as_bytes(), limits, &mut head), Err(RequestError::UriTooLong));

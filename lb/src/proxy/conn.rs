@@ -129,6 +129,7 @@ async fn serve_requests(worker: &Worker, client: &mut Client) {
             max_head: limits.max_head(),
             max_line: limits.header_buffer_size,
             max_headers: limits.max_headers as usize,
+            validate: crate::http1::unchecked::validation(),
         };
         let mut scratch = ScratchBox::take();
         match read_head(&mut client.stream, &mut buf, &mut scratch.req, head_limits, deadline).await {

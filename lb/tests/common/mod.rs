@@ -259,6 +259,11 @@ impl Proxy {
     /// As [`Proxy::start`], with extra keys in the `admin:` mapping
     /// (`"token: ..."`, `"allow: [...]"`).
     pub fn start_with_admin(body: &str, threads: usize, admin_keys: &str) -> Proxy {
+        Proxy::start_with_args(body, threads, admin_keys, &[])
+    }
+
+    /// As [`Proxy::start_with_admin`], with extra command-line arguments.
+    pub fn start_with_args(body: &str, threads: usize, admin_keys: &str, args: &[&str]) -> Proxy {
         let [port, admin_port] = free_ports();
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
         let admin: SocketAddr = format!("127.0.0.1:{admin_port}").parse().expect("addr");
@@ -266,7 +271,7 @@ impl Proxy {
         let mut proxy =
             Proxy { addr, admin, child: spawn_placeholder(), dir, threads, admin_keys: admin_keys.to_string() };
         proxy.write_config(body);
-        proxy.child = proxy.spawn(&[]);
+        proxy.child = proxy.spawn(args);
         proxy.wait_ready();
         proxy
     }

@@ -148,7 +148,7 @@ impl Contender {
                     cmd.arg("-db").arg("-f").arg(&path);
                     (cmd, log)
                 }
-                Proxy::TandemBare | Proxy::TandemFull => {
+                Proxy::TandemBare | Proxy::TandemUnchecked | Proxy::TandemFull => {
                     let admin_addr = SocketAddr::from(([127, 0, 0, 1], free_port()?));
                     admin = Some(admin_addr);
                     let path = d.join("tandem.yaml");
@@ -156,6 +156,9 @@ impl Contender {
                     fs::write(&path, conf).map_err(|e| e.to_string())?;
                     let mut cmd = Command::new(&programs.tandem);
                     cmd.arg("--config").arg(&path);
+                    if proxy == Proxy::TandemUnchecked {
+                        cmd.arg("--unchecked-requests");
+                    }
                     (cmd, log)
                 }
             })

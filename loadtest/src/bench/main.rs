@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! bench [--rounds 10] [--duration 2s] [--workers 1,2] [--workloads tiny,4k,64k,post-1k,close]
-//!       [--proxies nginx,haproxy,tandem-bare,tandem-full] [--idle-connections 10000]
+//!       [--proxies nginx,haproxy,tandem-bare,tandem-unchecked,tandem-full] [--idle-connections 10000]
 //!       [--wrk-threads 2] [--wrk-connections 64] [--tandem target/release/tandem]
 //!       [--out target/bench] [--smoke] [--keep]
 //! ```
@@ -62,7 +62,7 @@ struct Args {
     /// Workloads, comma-separated: tiny, 4k, 64k, post-1k, close.
     #[arg(long, value_delimiter = ',', value_parser = Workload::parse)]
     workloads: Option<Vec<Workload>>,
-    /// Proxies, comma-separated: nginx, haproxy, tandem-bare, tandem-full.
+    /// Proxies, comma-separated: nginx, haproxy, tandem-bare, tandem-unchecked, tandem-full.
     #[arg(long, value_delimiter = ',', value_parser = Proxy::parse)]
     proxies: Option<Vec<Proxy>>,
     /// Idle keep-alive connections held for the memory measurement (0: skip it).

@@ -12,20 +12,36 @@ pub enum Proxy {
     Haproxy,
     /// One group, two servers, no active checks, no access log.
     TandemBare,
+    /// tandem-bare with request validation bypassed (`--unchecked-requests`):
+    /// the same build, to show what the front door's checks cost.
+    TandemUnchecked,
     /// Active checks every second, passive health, an access log to a file,
     /// response headers, and `/metrics` scraped every second during its runs.
     TandemFull,
 }
 
 impl Proxy {
-    pub const ALL: [Proxy; 4] = [Proxy::Nginx, Proxy::Haproxy, Proxy::TandemBare, Proxy::TandemFull];
+    pub const ALL: [Proxy; 5] =
+        [Proxy::Nginx, Proxy::Haproxy, Proxy::TandemBare, Proxy::TandemUnchecked, Proxy::TandemFull];
 
     pub fn name(self) -> &'static str {
         match self {
             Proxy::Nginx => "nginx",
             Proxy::Haproxy => "haproxy",
             Proxy::TandemBare => "tandem-bare",
+            Proxy::TandemUnchecked => "tandem-unchecked",
             Proxy::TandemFull => "tandem-full",
+        }
+    }
+
+    /// The tandem this one is compared with besides nginx, and what the
+    /// ratio measures: the features (full against bare), the request
+    /// validation (bare against unchecked).
+    pub fn tandem_reference(self) -> Option<(Proxy, &'static str)> {
+        match self {
+            Proxy::TandemFull => Some((Proxy::TandemBare, "checks, passive health, access log, headers, metrics")),
+            Proxy::TandemBare => Some((Proxy::TandemUnchecked, "request validation")),
+            _ => None,
         }
     }
 
@@ -180,7 +196,7 @@ mod tests {
     #[test]
     fn every_proxy_runs_once_per_cell_and_round() {
         let slots = plan(3).schedule();
-        assert_eq!(slots.len(), 3 * 2 * 2 * 4);
+        assert_eq!(slots.len(), 3 * 2 * 2 * Proxy::ALL.len());
         for round in 0..3 {
             for workload in [Workload::Tiny, Workload::Close] {
                 for workers in [1, 2] {
@@ -198,10 +214,10 @@ mod tests {
 
     #[test]
     fn the_order_of_the_proxies_rotates_each_round() {
-        let slots = plan(4).schedule();
+        let slots = plan(5).schedule();
         let first_of_round: Vec<Proxy> =
-            (0..4).map(|r| slots.iter().find(|s| s.round == r).expect("slot").proxy).collect();
-        assert_eq!(first_of_round, vec![Proxy::Nginx, Proxy::Haproxy, Proxy::TandemBare, Proxy::TandemFull]);
+            (0..5).map(|r| slots.iter().find(|s| s.round == r).expect("slot").proxy).collect();
+        assert_eq!(first_of_round, Proxy::ALL.to_vec());
     }
 
     #[test]

@@ -42,8 +42,10 @@ pub struct Cell {
     pub socket_errors: u64,
     /// Against nginx (per-round ratio, median); `None` without nginx in the run.
     pub vs_nginx: Option<Ratios>,
-    /// tandem-full against tandem-bare, the cost of the features.
-    pub vs_bare: Option<Ratios>,
+    /// Against the tandem of [`Proxy::tandem_reference`]: tandem-full against
+    /// tandem-bare (the features), tandem-bare against tandem-unchecked (the
+    /// request validation).
+    pub vs_tandem: Option<Ratios>,
 }
 
 /// This proxy's measure divided by the reference's, median of per-round
@@ -110,9 +112,7 @@ pub fn cells(runs: &[Run], workloads: &[Workload], workers: &[u32], proxies: &[P
                     non_2xx: mine.iter().map(|r| r.wrk.non_2xx).sum(),
                     socket_errors: mine.iter().map(|r| r.wrk.socket_errors).sum(),
                     vs_nginx: ratios(runs, workload, w, proxy, Proxy::Nginx),
-                    vs_bare: (proxy == Proxy::TandemFull)
-                        .then(|| ratios(runs, workload, w, proxy, Proxy::TandemBare))
-                        .flatten(),
+                    vs_tandem: proxy.tandem_reference().and_then(|(r, _)| ratios(runs, workload, w, proxy, r)),
                 });
             }
         }
@@ -198,7 +198,7 @@ mod tests {
         assert_eq!(tandem.rps, 250.0);
         assert_eq!(tandem.peak_rss_kib, 1002);
         assert_eq!(cells[0].vs_nginx.map(|r| r.rps), Some(1.0));
-        assert_eq!(tandem.vs_bare, None);
+        assert_eq!(tandem.vs_tandem, None, "no tandem-unchecked in this run");
     }
 
     #[test]
@@ -221,8 +221,17 @@ mod tests {
     fn the_full_profile_is_compared_with_the_bare_one() {
         let runs = vec![run(0, Proxy::TandemBare, 1000.0, 10.0), run(0, Proxy::TandemFull, 950.0, 11.0)];
         let cells = cells(&runs, &[Workload::Tiny], &[1], &[Proxy::TandemBare, Proxy::TandemFull]);
-        let full = cells[1].vs_bare.expect("vs bare");
+        let full = cells[1].vs_tandem.expect("vs bare");
         assert!((full.rps - 0.95).abs() < 1e-9);
         assert_eq!(cells[1].vs_nginx, None, "no nginx in this run");
+    }
+
+    #[test]
+    fn the_bare_profile_is_compared_with_validation_bypassed() {
+        let runs = vec![run(0, Proxy::TandemUnchecked, 1000.0, 10.0), run(0, Proxy::TandemBare, 980.0, 10.2)];
+        let cells = cells(&runs, &[Workload::Tiny], &[1], &[Proxy::TandemBare, Proxy::TandemUnchecked]);
+        let bare = cells[0].vs_tandem.expect("vs unchecked");
+        assert!((bare.rps - 0.98).abs() < 1e-9 && (bare.cpu - 1.02).abs() < 1e-9, "{bare:?}");
+        assert_eq!(cells[1].vs_tandem, None, "unchecked is compared with nothing");
     }
 }

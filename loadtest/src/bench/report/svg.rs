@@ -19,6 +19,7 @@ fn color(p: Proxy) -> &'static str {
         Proxy::Nginx => "#4a7c3a",
         Proxy::Haproxy => "#3a5f9c",
         Proxy::TandemBare => "#d2691e",
+        Proxy::TandemUnchecked => "#e9a36b",
         Proxy::TandemFull => "#a0522d",
     }
 }
