@@ -214,11 +214,14 @@ fn repeated(out: &mut String, r: &Report) {
         return;
     }
     out.push_str("\n## Repeated commands\n\nOutput of every run in commands/.\n\n");
-    out.push_str("| repeat | command | schedule | runs | failed | slowest |\n|---|---|---|---:|---:|---:|\n");
+    out.push_str(
+        "| repeat | command | schedule | runs | undone | failed | slowest |\n|---|---|---|---:|---:|---:|---:|\n",
+    );
     for rep in &r.config.repeat {
         let prefix = format!("{}.", rep.name);
         let runs: Vec<_> = r.repeated.iter().filter(|c| c.label.starts_with(&prefix)).collect();
         let failed = runs.iter().filter(|c| !c.ok).count();
+        let undone = runs.iter().filter(|c| c.label.ends_with(".undo")).count();
         let slowest = runs.iter().map(|c| c.end_ms - c.start_ms).fold(0.0, f64::max);
         let mut schedule = match rep.every {
             Some(every) => format!("from {} every {every}", rep.at),
@@ -229,10 +232,10 @@ fn repeated(out: &mut String, r: &Report) {
         }
         let _ = writeln!(
             out,
-            "| {} | `{}` | {schedule} | {} | {failed} | {} |",
+            "| {} | `{}` | {schedule} | {} | {undone} | {failed} | {} |",
             rep.name,
             rep.run,
-            runs.len(),
+            runs.len() - undone,
             human_ms(slowest)
         );
     }

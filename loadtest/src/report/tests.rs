@@ -129,7 +129,7 @@ fn a_soak_report_shows_its_processes_and_repeated_commands_and_names_failed_runs
     let md = markdown::render(&report);
     assert!(md.contains("## Resources"), "{md}");
     assert!(md.contains("| lb1/tandem | 42 | 30 | +0.0% (20.0 MB -> 20.0 MB"), "{md}");
-    assert!(md.contains("| reload | `deploy/lab reload lb1` | from 0ms every 10s | 2 | 1 |"), "{md}");
+    assert!(md.contains("| reload | `deploy/lab reload lb1` | from 0ms every 10s | 2 | 0 | 1 |"), "{md}");
     // fds 30 + s: medians 44.5 (10-19 s) and 54.5 (20-29 s), +22.5%.
     let budgets = crate::budget::Budgets { fd_growth: Some(crate::percent::Percent(10.0)), ..Default::default() };
     let w = &report.watched[0];
