@@ -131,10 +131,18 @@ check-examples:
 	$(CARGO) build -p tandem-lb
 	@for f in $(EXAMPLES); do ./target/debug/tandem check --config $$f || exit 1; done
 
-# Formatting and clippy warnings fail the build: the code stays easy to live in.
+# Every shell program (a file with a sh or bash shebang); the libraries they
+# source (deploy/lib/*.sh, deploy/docker/lib.sh) are checked through them
+# (-x), as they run, so their variables count as used where they are.
+SHELL_PROGRAMS = $(shell grep -rlE '^\#!(/usr/bin/env (ba)?sh|/bin/(ba)?sh)' deploy loadtest keepalived scripts .ci | sort)
+
+# Formatting, clippy warnings and shellcheck findings fail the build: the
+# code stays easy to live in.
 lint:
+	@./scripts/install-deps.sh shellcheck
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	shellcheck -x -P SCRIPTDIR $(SHELL_PROGRAMS)
 
 test-deps: deps
 	@./scripts/install-deps.sh $(TEST_PACKAGES)

@@ -31,7 +31,10 @@ cleanup() {
 trap cleanup EXIT
 
 ./target/release/tandem-services up --dir "$work/services" --free-ports >"$work/services.out"
-set -a; . "$work/services/env"; set +a
+set -a
+# shellcheck source=/dev/null # written by tandem-services up just above
+. "$work/services/env"
+set +a
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 url="http://127.0.0.1:$port"
 TANDEM_APP_NAME=bench TANDEM_APP_LISTEN="127.0.0.1:$port" RUST_LOG=warn \

@@ -10,8 +10,9 @@
 # tandem config: health checks 300 ms, reads 1 s).
 fault_slow() {
     local node=$1 proc=$2 ms=${3:-100} pids
-    [[ $ms =~ ^[0-9]+$ ]] && [ "$ms" -ge 10 ] && [ "$ms" -le 10000 ] ||
+    if ! [[ $ms =~ ^[0-9]+$ ]] || [ "$ms" -lt 10 ] || [ "$ms" -gt 10000 ]; then
         die "slow: MS '$ms' must be a whole number of milliseconds, 10 to 10000"
+    fi
     recorded_pid "$node" slow >/dev/null && die "$node is already slowed (deploy/lab unslow $node first)"
     mapfile -t pids < <(pids_of "$node" "$proc")
     [ ${#pids[@]} -gt 0 ] || die "$(label "$node" "$proc"): nothing runs"
