@@ -4,9 +4,11 @@
 //! The proxy (`crate::proxy`) does the reading and writing.
 
 pub mod chunked;
+pub mod options;
 pub mod request;
 pub mod response;
 pub mod span;
+pub mod syntax;
 pub mod unchecked;
 pub mod write;
 

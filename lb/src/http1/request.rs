@@ -5,7 +5,9 @@
 
 use std::mem::MaybeUninit;
 
+use super::options::{settle, ConnectionOptions};
 use super::span::{list_items, HeaderSpan, Span};
+pub use super::syntax::{parse_decimal, valid_host};
 
 /// Limits on one request head.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -271,7 +273,7 @@ fn interpret(buf: &[u8], head: &mut RequestHead) -> Result<(), RequestError> {
     let mut chunked = false;
     let mut coded = false;
     let mut upgrade_header = false;
-    let (mut conn_close, mut conn_keep_alive, mut conn_upgrade) = (false, false, false);
+    let mut connection = ConnectionOptions::default();
     for h in &head.headers {
         let name = h.name.get(buf);
         let value = h.value.get(buf);
@@ -318,17 +320,7 @@ fn interpret(buf: &[u8], head: &mut RequestHead) -> Result<(), RequestError> {
                 }
             }
             10 if name.eq_ignore_ascii_case(b"connection") => {
-                for token in list_items(value) {
-                    if token.eq_ignore_ascii_case(b"close") {
-                        conn_close = true;
-                    } else if token.eq_ignore_ascii_case(b"keep-alive") {
-                        conn_keep_alive = true;
-                    } else if token.eq_ignore_ascii_case(b"upgrade") {
-                        conn_upgrade = true;
-                    } else if !super::span::is_end_to_end(token) {
-                        head.connection_listed.push(Span::of(buf, token));
-                    }
-                }
+                connection.read(buf, value, &mut head.connection_listed);
             }
             7 if name.eq_ignore_ascii_case(b"upgrade") => upgrade_header = true,
             6 if name.eq_ignore_ascii_case(b"expect") => {
@@ -359,58 +351,8 @@ fn interpret(buf: &[u8], head: &mut RequestHead) -> Result<(), RequestError> {
             return Err(RequestError::UnsupportedCoding);
         }
     }
-    head.body = match (chunked, length) {
-        (true, _) => BodyKind::Chunked,
-        (false, Some(0)) | (false, None) => BodyKind::None,
-        (false, Some(n)) => BodyKind::Length(n),
-    };
-    head.close = if head.minor == 0 { !conn_keep_alive || conn_close } else { conn_close };
-    head.upgrade = conn_upgrade && upgrade_header && head.minor == 1;
+    settle(head, chunked, length, connection, upgrade_header);
     Ok(())
-}
-
-/// `host [ ":" port ]` (RFC 9110 7.2, RFC 3986 3.2.2): a reg-name or IPv4
-/// address of URI characters, or an IPv6 literal in brackets; a port of at
-/// most 5 digits below 65536. Not empty.
-pub fn valid_host(value: &[u8]) -> bool {
-    let (host, port) = if value.first() == Some(&b'[') {
-        let Some(end) = value.iter().position(|&b| b == b']') else { return false };
-        let inside = &value[1..end];
-        if inside.is_empty() || !inside.iter().all(|&b| b.is_ascii_hexdigit() || b == b':' || b == b'.') {
-            return false;
-        }
-        match &value[end + 1..] {
-            [] => (&value[..=end], None),
-            [b':', port @ ..] => (&value[..=end], Some(port)),
-            _ => return false,
-        }
-    } else {
-        match value.iter().rposition(|&b| b == b':') {
-            Some(i) => (&value[..i], Some(&value[i + 1..])),
-            None => (value, None),
-        }
-    };
-    let reg_name = |b: &u8| b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=%".contains(b);
-    if host.is_empty() || (host[0] != b'[' && !host.iter().all(reg_name)) {
-        return false;
-    }
-    match port {
-        None => true,
-        // An empty port is allowed by the grammar (`host:`), as nginx allows it.
-        Some([]) => true,
-        Some(p) => p.len() <= 5 && p.iter().all(u8::is_ascii_digit) && parse_decimal(p).is_some_and(|n| n <= 65535),
-    }
-}
-
-/// `1*DIGIT` as a u64, `None` on anything else or overflow.
-pub fn parse_decimal(s: &[u8]) -> Option<u64> {
-    if s.is_empty() || s.len() > 19 {
-        return None;
-    }
-    s.iter().try_fold(
-        0u64,
-        |n, &b| if b.is_ascii_digit() { n.checked_mul(10)?.checked_add(u64::from(b - b'0')) } else { None },
-    )
 }
 
 #[cfg(test)]

@@ -11,7 +11,8 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::request::{BodyKind, RequestError, RequestHead};
+use super::options::{settle, ConnectionOptions};
+use super::request::{RequestError, RequestHead};
 use super::span::{list_items, HeaderSpan, Span};
 
 /// Whether the proxy validates request heads: true unless the process was
@@ -42,7 +43,7 @@ pub fn fill(
     head.target = Span::of(buf, req.path.unwrap_or("").as_bytes());
     head.minor = req.version.unwrap_or(1);
     let (mut length, mut chunked, mut upgrade_header) = (None, false, false);
-    let (mut conn_close, mut conn_keep_alive, mut conn_upgrade) = (false, false, false);
+    let mut connection = ConnectionOptions::default();
     for h in req.headers.iter() {
         let field = HeaderSpan { name: Span::of(buf, h.name.as_bytes()), value: Span::of(buf, h.value) };
         head.headers.push(field);
@@ -50,24 +51,14 @@ pub fn fill(
         match name.len() {
             4 if name.eq_ignore_ascii_case(b"host") => head.host = head.host.or(Some(field.value)),
             14 if name.eq_ignore_ascii_case(b"content-length") => {
-                length = super::request::parse_decimal(super::span::trim(value));
+                length = super::syntax::parse_decimal(super::span::trim(value));
                 head.declared_length = true;
             }
             17 if name.eq_ignore_ascii_case(b"transfer-encoding") => {
                 chunked = list_items(value).last().is_some_and(|c| c.eq_ignore_ascii_case(b"chunked"));
             }
             10 if name.eq_ignore_ascii_case(b"connection") => {
-                for token in list_items(value) {
-                    if token.eq_ignore_ascii_case(b"close") {
-                        conn_close = true;
-                    } else if token.eq_ignore_ascii_case(b"keep-alive") {
-                        conn_keep_alive = true;
-                    } else if token.eq_ignore_ascii_case(b"upgrade") {
-                        conn_upgrade = true;
-                    } else if !super::span::is_end_to_end(token) {
-                        head.connection_listed.push(Span::of(buf, token));
-                    }
-                }
+                connection.read(buf, value, &mut head.connection_listed);
             }
             7 if name.eq_ignore_ascii_case(b"upgrade") => upgrade_header = true,
             6 if name.eq_ignore_ascii_case(b"expect") => {
@@ -76,13 +67,7 @@ pub fn fill(
             _ => {}
         }
     }
-    head.body = match (chunked, length) {
-        (true, _) => BodyKind::Chunked,
-        (false, Some(0)) | (false, None) => BodyKind::None,
-        (false, Some(n)) => BodyKind::Length(n),
-    };
-    head.close = if head.minor == 0 { !conn_keep_alive || conn_close } else { conn_close };
-    head.upgrade = conn_upgrade && upgrade_header && head.minor == 1;
+    settle(head, chunked, length, connection, upgrade_header);
     Ok(())
 }
 
