@@ -26,8 +26,9 @@ CARGO ?= cargo
 DEB_PACKAGES := cmake nginx-light curl pkg-config mariadb-server mariadb-client redis-server redis-sentinel \
 	keepalived iproute2
 # Only the tests need these: chromium (headless) for the status page's browser
-# test; haproxy and wrk for the benchmark's smoke run.
-TEST_PACKAGES := chromium haproxy wrk
+# test; haproxy and wrk for the benchmark's smoke run; openssl (s_client) for
+# the TLS tests.
+TEST_PACKAGES := chromium haproxy wrk openssl
 EXAMPLES := $(wildcard lb/examples/*.yaml)
 
 .PHONY: up down status drill run test test-lab deps test-deps build build-lab check-examples lint clean \

@@ -6,6 +6,7 @@
 //! - [`http1`]: HTTP/1.x heads and bodies, parsed and written, without I/O.
 //! - [`proxy`]: the request path (tandem's HTTP/1 proxy, a Pingora service).
 //! - [`runtime`]: the state built from one config (groups, peers, counters).
+//! - [`tls`]: TLS listeners' certificates (SNI, checks, reload).
 //! - [`live`]: the process's current runtime, reloads and runtime API changes.
 //! - [`stats`]: per-server and per-listener counters, latency histograms.
 //! - [`access_log`]: one line per request, written off the request path.
@@ -26,4 +27,5 @@ pub mod server;
 pub mod signal_reload;
 pub mod stats;
 pub mod timefmt;
+pub mod tls;
 pub mod upstream;

@@ -63,6 +63,14 @@ fn main() -> ExitCode {
     };
     match command {
         Some(Command::Check) => {
+            // The TLS listeners' files too, as a reload would read them.
+            if let Err(errors) =
+                tandem::tls::TlsSet::load(&config, &path.display().to_string(), std::time::SystemTime::now())
+            {
+                eprintln!("{errors}");
+                eprintln!("tandem: configuration file {} test failed", path.display());
+                return ExitCode::from(1);
+            }
             println!("tandem: configuration file {} test is successful", path.display());
             ExitCode::SUCCESS
         }
@@ -78,7 +86,12 @@ fn main() -> ExitCode {
 }
 
 fn run(path: &std::path::Path, config: tandem::config::Config, digest: u32, upgrade: bool) -> ExitCode {
-    let listen = config.listen.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(", ");
+    let listen = config
+        .listen
+        .iter()
+        .map(|l| if l.tls.is_some() { format!("{} (TLS)", l.addr) } else { l.addr.to_string() })
+        .collect::<Vec<_>>()
+        .join(", ");
     let admin = config.admin.listen;
     let live = match tandem::live::Live::new(path, config, digest) {
         Ok(live) => Arc::new(live),

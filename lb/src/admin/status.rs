@@ -26,6 +26,8 @@ pub struct StatusReport {
     pub health_reason: &'static str,
     pub config: ConfigStatus,
     pub listeners: Vec<ListenerStatus>,
+    /// The TLS listeners' certificates, in `listen` order.
+    pub certificates: Vec<CertificateStatus>,
     /// Client requests and connections refused, by reason (all listeners).
     pub client_refusals: std::collections::BTreeMap<&'static str, u64>,
     pub access_log: AccessLogStatus,
@@ -62,6 +64,27 @@ pub struct ListenerStatus {
     pub requests: u64,
     /// Client connections open now.
     pub open: u64,
+    pub tls: bool,
+    /// TLS listeners: handshakes completed, and failed or timed out.
+    pub tls_handshakes: u64,
+    pub tls_handshake_failures: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CertificateStatus {
+    pub listener: String,
+    /// Where it is configured: `listen[1].tls.certificates[0]`.
+    pub key_path: String,
+    pub file: String,
+    /// The names SNI is matched against (subject alternative names).
+    pub names: Vec<String>,
+    pub issuer: String,
+    pub not_before: String,
+    pub not_after: String,
+    /// Seconds until `not_after`; negative once expired.
+    pub expires_in_s: f64,
+    /// Whole days left (rounded down), as operators read it.
+    pub days_left: i64,
 }
 
 #[derive(Debug, Serialize)]
@@ -228,6 +251,28 @@ pub fn build(live: &Live) -> StatusReport {
                 connections: l.connections.load(std::sync::atomic::Ordering::Relaxed),
                 requests: l.requests.load(std::sync::atomic::Ordering::Relaxed),
                 open: l.open.load(std::sync::atomic::Ordering::Relaxed),
+                tls: l.tls,
+                tls_handshakes: l.tls_handshakes.load(std::sync::atomic::Ordering::Relaxed),
+                tls_handshake_failures: l.tls_failures.load(std::sync::atomic::Ordering::Relaxed),
+            })
+            .collect(),
+        certificates: live
+            .tls_arc()
+            .certificates
+            .iter()
+            .map(|c| {
+                let left = c.expires_in(now);
+                CertificateStatus {
+                    listener: c.listener.clone(),
+                    key_path: c.key_path.clone(),
+                    file: c.cert_file.clone(),
+                    names: c.names.clone(),
+                    issuer: c.issuer.clone(),
+                    not_before: rfc3339(c.not_before),
+                    not_after: rfc3339(c.not_after),
+                    expires_in_s: left,
+                    days_left: (left / 86_400.0).floor() as i64,
+                }
             })
             .collect(),
         client_refusals: live.refusals.snapshot().into_iter().collect(),

@@ -12,6 +12,7 @@ pub mod client;
 mod duration;
 mod error;
 mod health_check;
+pub mod listen;
 mod locate;
 pub mod model;
 mod ops;
@@ -108,6 +109,18 @@ mod tests {
             .unwrap_or_else(|e| panic!("examples/lb.yaml:\n{e}"));
         assert!(!config.upstreams.is_empty());
         assert!(!config.routes.is_empty());
+    }
+
+    #[test]
+    fn the_annotated_examples_tls_block_parses() {
+        let example = include_str!("../../examples/lb.yaml");
+        let block = example.split("# >>> tls example\n").nth(1).and_then(|b| b.split("# <<< tls example").next());
+        let block = block.expect("lb.yaml has a `# >>> tls example` block");
+        let listen: String = block.lines().map(|l| format!("{}\n", l.strip_prefix("# ").unwrap_or(l))).collect();
+        let text = format!("{listen}upstreams:\n  app:\n    servers: [{{ addr: \"127.0.0.1:9001\" }}]\n");
+        let config = parse_str(&text, "lb.yaml").unwrap_or_else(|e| panic!("the tls example:\n{e}\n{text}"));
+        let tls = config.listen[1].tls.as_ref().expect("a TLS listener");
+        assert_eq!(tls.certificates.len(), 2);
     }
 
     #[test]

@@ -12,8 +12,8 @@ use std::time::Duration;
 /// The whole validated configuration.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
-    /// Addresses the proxy listens on. Required, at least one.
-    pub listen: Vec<SocketAddr>,
+    /// Where the proxy listens, plain HTTP or TLS. Required, at least one.
+    pub listen: Vec<Listen>,
     /// Worker threads for the proxy service. Default: 1 (Pingora's default).
     pub threads: usize,
     /// How long the process stays after a graceful stop (SIGTERM) or an
@@ -40,6 +40,64 @@ pub struct Config {
     pub response_headers: Vec<(String, String)>,
     /// Limits and timeouts on client connections (nginx's defaults).
     pub client: ClientLimits,
+}
+
+/// One `listen` entry: an address, and TLS settings when it terminates TLS.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Listen {
+    pub addr: SocketAddr,
+    pub tls: Option<ListenTls>,
+}
+
+/// A TLS listener's settings (the files are read by `crate::tls`, at start
+/// and on every reload).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListenTls {
+    /// Chosen by the client's SNI against each certificate's names; the
+    /// first is the default (no SNI, or a name none of them has).
+    pub certificates: Vec<CertificateFiles>,
+    /// ALPN protocols offered, in preference order. Default `[h2, http/1.1]`.
+    pub protocols: Vec<Alpn>,
+    /// Oldest TLS version accepted. Default 1.2 (nginx's default
+    /// `ssl_protocols TLSv1.2 TLSv1.3`).
+    pub min_version: TlsVersion,
+}
+
+/// A certificate chain and its private key, as PEM files.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CertificateFiles {
+    pub cert: std::path::PathBuf,
+    pub key: std::path::PathBuf,
+    /// Where it is written: `listen[1].tls.certificates[0]`, and its line,
+    /// so a problem found when the files are read names it.
+    pub key_path: String,
+    pub line: Option<usize>,
+    /// The lines of its `cert` and `key` keys.
+    pub cert_line: Option<usize>,
+    pub key_line: Option<usize>,
+}
+
+/// An ALPN protocol tandem serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Alpn {
+    H2,
+    Http11,
+}
+
+impl Alpn {
+    /// The protocol's ALPN identifier.
+    pub fn id(self) -> &'static [u8] {
+        match self {
+            Alpn::H2 => b"h2",
+            Alpn::Http11 => b"http/1.1",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum TlsVersion {
+    V1_2,
+    V1_3,
 }
 
 /// What a client may send and how long it may take (the defaults are
@@ -319,6 +377,9 @@ pub struct Route {
     pub path_prefix: String,
     /// Index into [`Config::upstreams`].
     pub upstream: usize,
+    /// Plain-HTTP requests on this route are redirected to HTTPS (301 for
+    /// GET and HEAD, 308 otherwise) instead of proxied. Default false.
+    pub https_redirect: bool,
 }
 
 /// How a route matches the request's Host (port ignored, case-insensitive).

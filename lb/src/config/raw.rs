@@ -16,7 +16,7 @@ use super::error::Report;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, expecting = "a mapping with listen, upstreams and routes")]
 pub(crate) struct RawConfig {
-    pub listen: Option<StringList>,
+    pub listen: Option<ListenList>,
     pub threads: Option<i64>,
     pub shutdown_grace: Option<Scalar>,
     pub upstreams: Option<NamedMap<RawUpstream>>,
@@ -108,6 +108,86 @@ pub(crate) struct RawRoute {
     pub host: Option<String>,
     pub path_prefix: Option<String>,
     pub upstream: Option<String>,
+    pub https_redirect: Option<bool>,
+}
+
+/// A `listen` entry: `"0.0.0.0:80"`, or a mapping with `addr` and `tls`.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum RawListen {
+    Plain(String),
+    Mapping(RawListenMapping),
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a listen mapping (addr, tls)")]
+pub(crate) struct RawListenMapping {
+    pub addr: Option<String>,
+    pub tls: Option<RawTls>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a tls mapping (certificates, protocols, min_version)")]
+pub(crate) struct RawTls {
+    pub certificates: Option<Vec<RawCertificate>>,
+    pub protocols: Option<StringList>,
+    pub min_version: Option<Scalar>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a certificate mapping (cert, key)")]
+pub(crate) struct RawCertificate {
+    pub cert: Option<String>,
+    pub key: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for RawListen {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct EntryVisitor;
+        impl<'de> Visitor<'de> for EntryVisitor {
+            type Value = RawListen;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an \"ip:port\" string or a mapping with addr and tls")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawListen, E> {
+                Ok(RawListen::Plain(v.to_string()))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawListen, A::Error> {
+                RawListenMapping::deserialize(de::value::MapAccessDeserializer::new(map)).map(RawListen::Mapping)
+            }
+        }
+        deserializer.deserialize_any(EntryVisitor)
+    }
+}
+
+/// One `listen` entry or a list of them.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ListenList(pub Vec<RawListen>);
+
+impl<'de> Deserialize<'de> for ListenList {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ListVisitor;
+        impl<'de> Visitor<'de> for ListVisitor {
+            type Value = ListenList;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an \"ip:port\" string or a list of listen entries")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<ListenList, E> {
+                Ok(ListenList(vec![RawListen::Plain(v.to_string())]))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<ListenList, A::Error> {
+                let one = RawListenMapping::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(ListenList(vec![RawListen::Mapping(one)]))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<ListenList, A::Error> {
+                let mut items = Vec::new();
+                while let Some(item) = seq.next_element::<RawListen>()? {
+                    items.push(item);
+                }
+                Ok(ListenList(items))
+            }
+        }
+        deserializer.deserialize_any(ListVisitor)
+    }
 }
 
 /// A scalar kept as text (`10s`, `200-399`); `is_number` records that YAML saw a
@@ -346,10 +426,11 @@ mod tests {
     fn listen_accepts_one_string_or_a_list() {
         let index = LineIndex::build("");
         let mut report = Report::new("lb.yaml", &index);
+        let plain = |a: &str| RawListen::Plain(a.into());
         let one = parse("listen: a\n", &mut report).unwrap();
-        assert_eq!(one.listen, Some(StringList(vec!["a".into()])));
+        assert_eq!(one.listen, Some(ListenList(vec![plain("a")])));
         let two = parse("listen: [a, b]\n", &mut report).unwrap();
-        assert_eq!(two.listen, Some(StringList(vec!["a".into(), "b".into()])));
+        assert_eq!(two.listen, Some(ListenList(vec![plain("a"), plain("b")])));
     }
 
     #[test]

@@ -6,10 +6,11 @@
 
 use std::time::Duration;
 
-use super::address::{is_hostname, parse_listen};
+use super::address::is_hostname;
 use super::client;
 use super::duration::parse_duration;
 use super::error::Report;
+use super::listen;
 use super::model::{Config, HostMatch, Route};
 use super::ops;
 use super::raw::{RawConfig, RawRoute, Scalar};
@@ -23,28 +24,7 @@ const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// Builds the model. The result is only meaningful if `report` is still clean.
 pub(crate) fn validate(raw: RawConfig, report: &mut Report<'_>) -> Config {
-    let listen = match raw.listen {
-        None => {
-            report.error("listen", "is required: one or more ip:port addresses, e.g. 0.0.0.0:8080");
-            Vec::new()
-        }
-        Some(list) if list.0.is_empty() => {
-            report.error("listen", "needs at least one ip:port address");
-            Vec::new()
-        }
-        Some(list) => {
-            let mut addrs = Vec::new();
-            for (i, text) in list.0.iter().enumerate() {
-                let path = format!("listen[{i}]");
-                match parse_listen(text) {
-                    Ok(addr) if addrs.contains(&addr) => report.error(&path, format!("{addr} is listed twice")),
-                    Ok(addr) => addrs.push(addr),
-                    Err(message) => report.error(&path, message),
-                }
-            }
-            addrs
-        }
-    };
+    let listen = listen::listen(raw.listen, report);
 
     let threads = raw.threads.unwrap_or(DEFAULT_THREADS);
     if !(1..=MAX_THREADS).contains(&threads) {
@@ -72,8 +52,10 @@ pub(crate) fn validate(raw: RawConfig, report: &mut Report<'_>) -> Config {
     }
 
     let routes = match raw.routes {
-        Some(routes) => validate_routes(routes, &names, report),
-        None if names.len() == 1 => vec![Route { host: HostMatch::Any, path_prefix: "/".to_string(), upstream: 0 }],
+        Some(routes) => validate_routes(routes, &names, listen.iter().any(|l| l.tls.is_some()), report),
+        None if names.len() == 1 => {
+            vec![Route { host: HostMatch::Any, path_prefix: "/".to_string(), upstream: 0, https_redirect: false }]
+        }
         None if names.is_empty() => Vec::new(),
         None => {
             report.error(
@@ -85,7 +67,7 @@ pub(crate) fn validate(raw: RawConfig, report: &mut Report<'_>) -> Config {
     };
 
     let admin = ops::admin(raw.admin, report);
-    if let Some(clash) = listen.iter().find(|l| same_socket(l, &admin.listen)) {
+    if let Some(clash) = listen.iter().map(|l| l.addr).find(|l| same_socket(l, &admin.listen)) {
         report.error(
             "admin.listen",
             format!("{} clashes with listen {clash}; give the admin listener its own port", admin.listen),
@@ -126,7 +108,7 @@ pub(crate) fn validate(raw: RawConfig, report: &mut Report<'_>) -> Config {
     }
 }
 
-fn validate_routes(routes: Vec<RawRoute>, names: &[String], report: &mut Report<'_>) -> Vec<Route> {
+fn validate_routes(routes: Vec<RawRoute>, names: &[String], has_tls: bool, report: &mut Report<'_>) -> Vec<Route> {
     if routes.is_empty() {
         report.error("routes", "needs at least one route (or leave routes out when there is one upstream group)");
     }
@@ -161,7 +143,14 @@ fn validate_routes(routes: Vec<RawRoute>, names: &[String], report: &mut Report<
                 }
             },
         };
-        out.push(Route { host, path_prefix, upstream });
+        let https_redirect = route.https_redirect.unwrap_or(false);
+        if https_redirect && !has_tls {
+            report.error(
+                &format!("{path}.https_redirect"),
+                "needs a TLS listener to redirect to (a listen entry with tls)",
+            );
+        }
+        out.push(Route { host, path_prefix, upstream, https_redirect });
     }
     out
 }
@@ -258,7 +247,11 @@ mod tests {
         let c = config(&format!("listen: 0.0.0.0:8080\n{UPSTREAM}"));
         assert_eq!(c.threads, 1);
         assert_eq!(c.shutdown_grace, Duration::from_secs(5));
-        assert_eq!(c.listen, vec!["0.0.0.0:8080".parse().unwrap_or_else(|_| unreachable!())]);
+        assert_eq!(
+            super::listen::addresses(&c.listen),
+            vec!["0.0.0.0:8080".parse().unwrap_or_else(|_| unreachable!())]
+        );
+        assert!(c.listen[0].tls.is_none());
     }
 
     #[test]
@@ -290,7 +283,10 @@ mod tests {
     #[test]
     fn single_upstream_gets_a_default_catch_all_route() {
         let c = config(&format!("listen: 0.0.0.0:8080\n{UPSTREAM}"));
-        assert_eq!(c.routes, vec![Route { host: HostMatch::Any, path_prefix: "/".into(), upstream: 0 }]);
+        assert_eq!(
+            c.routes,
+            vec![Route { host: HostMatch::Any, path_prefix: "/".into(), upstream: 0, https_redirect: false }]
+        );
     }
 
     const TWO: &str = "listen: 0.0.0.0:8080

@@ -229,6 +229,40 @@ pub fn error_response(
     conn: ClientConnection,
     head_only: bool,
 ) {
+    own_response(out, status, None, extra, conn, head_only);
+}
+
+/// Where an HTTPS redirect points: `https://{host}[:{port}]{target}`.
+pub struct HttpsLocation<'a> {
+    /// The request's host, without its port.
+    pub host: &'a [u8],
+    /// The TLS listener's port; left out when it is 443.
+    pub port: u16,
+    /// The request target in origin form (path and query).
+    pub target: &'a [u8],
+}
+
+/// tandem's redirect of a plain-HTTP request to HTTPS (nginx's `return 301
+/// https://$host$request_uri`): 301 keeps GET and HEAD, 308 any method.
+pub fn https_redirect(
+    out: &mut Vec<u8>,
+    status: u16,
+    location: &HttpsLocation<'_>,
+    extra: &[(HeaderName, HeaderValue)],
+    conn: ClientConnection,
+    head_only: bool,
+) {
+    own_response(out, status, Some(location), extra, conn, head_only);
+}
+
+fn own_response(
+    out: &mut Vec<u8>,
+    status: u16,
+    location: Option<&HttpsLocation<'_>>,
+    extra: &[(HeaderName, HeaderValue)],
+    conn: ClientConnection,
+    head_only: bool,
+) {
     let reason = http::StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()).unwrap_or("Error");
     let mut body = [0u8; 256];
     let body_len = {
@@ -247,6 +281,16 @@ pub fn error_response(
     out.extend_from_slice(b"\r\nContent-Type: text/html\r\nContent-Length: ");
     decimal(out, body_len as u64);
     out.extend_from_slice(b"\r\n");
+    if let Some(l) = location {
+        out.extend_from_slice(b"Location: https://");
+        out.extend_from_slice(l.host);
+        if l.port != 443 {
+            out.push(b':');
+            decimal(out, u64::from(l.port));
+        }
+        out.extend_from_slice(l.target);
+        out.extend_from_slice(b"\r\n");
+    }
     extra_fields(out, extra);
     connection_field(out, conn);
     out.extend_from_slice(b"\r\n");
@@ -473,5 +517,21 @@ mod tests {
         out.push(b' ');
         decimal(&mut out, 18_446_744_073_709_551_615);
         assert_eq!(out, b"0 18446744073709551615");
+    }
+
+    #[test]
+    fn an_https_redirect_names_the_host_the_port_unless_443_and_the_target() {
+        let mut out = Vec::new();
+        let l = HttpsLocation { host: b"shop.example", port: 8443, target: b"/cart?x=1" };
+        https_redirect(&mut out, 301, &l, &[], ClientConnection::KeepAlive, false);
+        let text = String::from_utf8(out).expect("text");
+        assert!(text.starts_with("HTTP/1.1 301 Moved Permanently\r\n"), "{text}");
+        assert!(text.contains("\r\nLocation: https://shop.example:8443/cart?x=1\r\n"), "{text}");
+        let mut out = Vec::new();
+        let l = HttpsLocation { host: b"shop.example", port: 443, target: b"/" };
+        https_redirect(&mut out, 308, &l, &[], ClientConnection::Close, true);
+        let text = String::from_utf8(out).expect("text");
+        assert!(text.contains("\r\nLocation: https://shop.example/\r\n"), "{text}");
+        assert!(text.ends_with("\r\n\r\n"), "a HEAD answer has no body: {text}");
     }
 }

@@ -28,6 +28,7 @@ use crate::access_log::AccessLogger;
 use crate::config::{self, Config, ConfigError, ConfigErrors};
 use crate::runtime::{Override, Overrides, Runtime};
 use crate::stats::{ListenerStats, Refusals};
+use crate::tls::TlsSet;
 use crate::upstream::{ActiveState, AdminState, Clock};
 
 /// Which config is running, and how the last reload went.
@@ -97,6 +98,8 @@ pub struct Live {
     /// Client requests and connections refused, by reason.
     pub refusals: Refusals,
     access_log: ArcSwapOption<AccessLogger>,
+    /// The TLS listeners' acceptors and certificates, rebuilt on reload.
+    tls: ArcSwap<TlsSet>,
     /// Bumped on every swap; the health checker follows it.
     changes: tokio::sync::watch::Sender<u64>,
     /// Bumped after every swap of the runtime and the access log: the
@@ -106,10 +109,11 @@ pub struct Live {
 }
 
 impl Live {
-    /// The state for the config the process starts with. Fails only when the
-    /// access log cannot be opened.
+    /// The state for the config the process starts with. Fails when the
+    /// access log cannot be opened or a TLS listener's files are unfit.
     pub fn new(path: &Path, config: Config, digest: u32) -> Result<Live, ConfigErrors> {
         let clock = Clock::new();
+        let tls = TlsSet::load(&config, &path.display().to_string(), SystemTime::now())?;
         let access_log = open_access_log(&config, path)?;
         let runtime = Runtime::build(&config, clock, None, &Overrides::default());
         let now = SystemTime::now();
@@ -117,7 +121,7 @@ impl Live {
             path: path.to_path_buf(),
             clock,
             runtime: ArcSwap::from_pointee(runtime),
-            listeners: config.listen.iter().map(|&a| ListenerStats::new(a)).collect(),
+            listeners: config.listen.iter().map(|l| ListenerStats::new(l.addr, l.tls.is_some())).collect(),
             refusals: Refusals::default(),
             boot: config.clone(),
             config: ArcSwap::from_pointee(config),
@@ -127,6 +131,7 @@ impl Live {
             reloads_ok: AtomicU64::new(0),
             reloads_failed: AtomicU64::new(0),
             access_log: ArcSwapOption::new(access_log.map(Arc::new)),
+            tls: ArcSwap::from_pointee(tls),
             changes: tokio::sync::watch::channel(1).0,
             swaps: AtomicU64::new(0),
             started_at: now,
@@ -159,8 +164,13 @@ impl Live {
         self.access_log.load_full()
     }
 
-    /// Changes whenever [`Live::runtime_arc`] or [`Live::access_log_arc`]
-    /// would return something new (read it before them).
+    /// The TLS acceptors and certificates of the running config.
+    pub fn tls_arc(&self) -> Arc<TlsSet> {
+        self.tls.load_full()
+    }
+
+    /// Changes whenever [`Live::runtime_arc`], [`Live::access_log_arc`] or
+    /// [`Live::tls_arc`] would return something new (read it before them).
     pub fn swaps(&self) -> u64 {
         self.swaps.load(Acquire)
     }
@@ -185,10 +195,11 @@ impl Live {
         let _one_reload_at_a_time = lock(&self.reloading);
         let at = SystemTime::now();
         let loaded = config::load_file_with_digest(&self.path).and_then(|(config, digest)| {
+            let tls = TlsSet::load(&config, &self.path.display().to_string(), at)?;
             let log = open_access_log(&config, &self.path)?;
-            Ok((config, digest, log))
+            Ok((config, digest, tls, log))
         });
-        let (config, digest, access_log) = match loaded {
+        let (config, digest, mut tls, access_log) = match loaded {
             Ok(loaded) => loaded,
             Err(errors) => {
                 self.reloads_failed.fetch_add(1, Relaxed);
@@ -203,12 +214,15 @@ impl Live {
             }
         };
         let needs_upgrade = needs_upgrade(&self.boot, &config);
+        let running_tls = self.boot.listen.iter().filter(|l| l.tls.is_some()).map(|l| l.addr);
+        tls.keep_running(&self.tls.load(), running_tls);
         {
             let overrides = lock(&self.overrides);
             let runtime = Runtime::build(&config, self.clock, Some(&self.runtime.load()), &overrides);
             self.runtime.store(Arc::new(runtime));
         }
         self.access_log.store(access_log.map(Arc::new));
+        self.tls.store(Arc::new(tls));
         self.swaps.fetch_add(1, Release);
         self.config.store(Arc::new(config));
         self.reloads_ok.fetch_add(1, Relaxed);

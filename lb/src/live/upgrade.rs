@@ -8,7 +8,10 @@ use crate::config::Config;
 /// config and `new` and need a graceful upgrade to take effect.
 pub fn needs_upgrade(boot: &Config, new: &Config) -> Vec<&'static str> {
     let mut keys = Vec::new();
-    if boot.listen != new.listen {
+    // The sockets, and which of them speak TLS; certificates and TLS
+    // settings are applied by a reload.
+    let shape = |c: &Config| c.listen.iter().map(|l| (l.addr, l.tls.is_some())).collect::<Vec<_>>();
+    if shape(boot) != shape(new) {
         keys.push("listen");
     }
     if boot.threads != new.threads {
@@ -49,7 +52,10 @@ mod tests {
         );
         let moved = config("").clone();
         let mut moved = moved;
-        moved.listen.push("127.0.0.1:8081".parse().unwrap_or_else(|_| unreachable!()));
+        moved.listen.push(crate::config::Listen {
+            addr: "127.0.0.1:8081".parse().unwrap_or_else(|_| unreachable!()),
+            tls: None,
+        });
         assert_eq!(needs_upgrade(&boot, &moved), ["listen"]);
     }
 }

@@ -16,6 +16,7 @@ use super::buffers::{Buffer, HEAD};
 use super::exchange;
 use super::respond;
 use super::scratch::ScratchBox;
+use super::stream::ClientStream;
 use super::worker::Worker;
 use crate::http1::write::{self, ClientConnection};
 use crate::http1::{parse_request, HeadLimits, RequestError, RequestHead};
@@ -30,7 +31,7 @@ pub const SHUTDOWN_READ_GRACE: Duration = Duration::from_secs(1);
 /// The client side of a connection.
 /// Kept small: every idle keep-alive connection's task holds one.
 pub struct Client {
-    pub stream: TcpStream,
+    pub stream: ClientStream,
     pub addr: SocketAddr,
     /// Index of the listener (in `listen` order).
     pub listener: u16,
@@ -43,17 +44,82 @@ pub struct Client {
 }
 
 impl Client {
-    fn new(stream: TcpStream, addr: SocketAddr, listener: usize) -> Client {
+    fn new(stream: ClientStream, addr: SocketAddr, listener: usize) -> Client {
         Client { stream, addr, listener: listener as u16, served: 0, linger: false }
     }
 
     pub fn ip(&self) -> IpAddr {
         self.addr.ip()
     }
+
+    /// `X-Forwarded-Proto`: how the client reached tandem.
+    pub fn scheme(&self) -> &'static [u8] {
+        if self.stream.is_tls() {
+            b"https"
+        } else {
+            b"http"
+        }
+    }
 }
 
-/// Serve one accepted connection; `listener` counts it as open until it ends.
+/// Serve one accepted plain connection; `listener` counts it as open until it ends.
 pub async fn serve(worker: Rc<Worker>, stream: TcpStream, addr: SocketAddr, listener: usize) {
+    serve_stream(worker, ClientStream::Plain(stream), addr, listener).await;
+}
+
+/// Serve one accepted connection on a TLS listener: the handshake within
+/// `client_header_timeout` (nginx bounds it by the same timeout), then
+/// requests as on a plain one.
+pub async fn serve_tls(
+    worker: Rc<Worker>,
+    stream: TcpStream,
+    addr: SocketAddr,
+    listener: usize,
+    acceptor: tokio_rustls::TlsAcceptor,
+) {
+    let limit = worker.view().runtime.client.header_timeout;
+    let stats = &worker.live.listeners[listener];
+    // Boxed: the handshake's state is large and lives only until it is done.
+    match tokio::time::timeout(limit, Box::pin(acceptor.accept(stream))).await {
+        Ok(Ok(tls)) => {
+            stats.on_handshake(true);
+            let stream = ClientStream::Tls(Box::new(tls));
+            if stream.alpn() == Some(b"h2") {
+                Box::pin(super::h2::serve(worker.clone(), stream, addr, listener)).await;
+                worker.live.listeners[listener].on_close();
+            } else {
+                serve_stream(worker, stream, addr, listener).await;
+            }
+        }
+        Ok(Err(e)) => {
+            stats.on_handshake(false);
+            debug!("client {addr}: TLS handshake failed: {e}");
+            worker.live.listeners[listener].on_close();
+        }
+        Err(_) => {
+            stats.on_handshake(false);
+            debug!("client {addr}: no TLS handshake within {limit:?}");
+            worker.live.listeners[listener].on_close();
+        }
+    }
+}
+
+/// Serve one HTTP/2 stream's request, bridged as HTTP/1.1 (`super::h2`).
+/// `first`: the first stream of its connection (which counts the
+/// connection); the connection's place on the listener is its own.
+pub async fn serve_bridged(
+    worker: Rc<Worker>,
+    pipe: tokio::io::DuplexStream,
+    addr: SocketAddr,
+    listener: usize,
+    first: bool,
+) {
+    let mut client = Client::new(ClientStream::Bridge(pipe), addr, listener);
+    client.served = u32::from(!first);
+    serve_requests(&worker, &mut client).await;
+}
+
+async fn serve_stream(worker: Rc<Worker>, stream: ClientStream, addr: SocketAddr, listener: usize) {
     let mut client = Client::new(stream, addr, listener);
     serve_requests(&worker, &mut client).await;
     if client.linger {
@@ -86,7 +152,7 @@ const LINGER_BYTES: usize = 1024 * 1024;
 /// sends, until it closes or the time or byte budget is spent: closing a
 /// socket with unread input sends a reset, which can destroy the answer in
 /// flight before the client reads it.
-async fn linger_close(stream: &mut TcpStream) {
+async fn linger_close<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(stream: &mut S) {
     use tokio::io::AsyncWriteExt;
     let _ = stream.shutdown().await;
     let deadline = Instant::now() + LINGER_TIME;
@@ -195,7 +261,7 @@ async fn readable_within(client: &Client, limit: Duration) -> bool {
 /// `stream.readable()`, which carries a 150-byte waiter: this keeps the
 /// waker in the socket's own reader slot, so an idle task stays small (a
 /// connection has one reader).
-fn read_ready(stream: &TcpStream) -> impl std::future::Future<Output = std::io::Result<()>> + '_ {
+fn read_ready(stream: &ClientStream) -> impl std::future::Future<Output = std::io::Result<()>> + '_ {
     std::future::poll_fn(move |cx| stream.poll_read_ready(cx))
 }
 
@@ -211,7 +277,7 @@ enum Head {
 /// Read until `buf` starts with a whole request head (parsed into `head`),
 /// by `deadline`.
 async fn read_head(
-    stream: &mut TcpStream,
+    stream: &mut ClientStream,
     buf: &mut Buffer,
     head: &mut RequestHead,
     limits: HeadLimits,

@@ -18,6 +18,7 @@ use super::request_id::new_request_id;
 use super::respond::{self, Done};
 use super::retry::{is_non_idempotent, retry_after_failure, status_action, StatusAction};
 use super::scratch::Scratch;
+use super::stream::ClientStream;
 use super::tries::Tries;
 use super::tunnel::tunnel;
 use super::upstream;
@@ -79,7 +80,7 @@ pub async fn handle(w: &Worker, client: &mut Client, buf: &mut Buffer, s: &mut S
             return refuse(w, &view, client, buf, req, out, started, 413, Some(Refusal::BodyTooLarge)).await;
         }
     }
-    let Some(index) = view.runtime.router.find(req.host(buf), req.path(buf)) else {
+    let Some(route) = view.runtime.router.find(req.host(buf), req.path(buf)) else {
         let keep = req.body == BodyKind::None && may_keep;
         let ok = respond::error(client, out, &view, 404, client_connection(req, keep), is_head).await;
         // A body that was not read is still on the connection.
@@ -87,7 +88,10 @@ pub async fn handle(w: &Worker, client: &mut Client, buf: &mut Buffer, s: &mut S
         finish(w, &view, client, buf, req, &Done::own(started, if ok { 404 } else { 499 }), req.len);
         return ok && keep;
     };
-    let up: &UpstreamRuntime = &view.runtime.upstreams[index];
+    if route.https_redirect && !client.stream.is_tls() {
+        return Box::pin(redirect(w, &view, client, buf, req, out, started, may_keep)).await;
+    }
+    let up: &UpstreamRuntime = &view.runtime.upstreams[route.upstream];
 
     // HTTP/1.1 only: an HTTP/1.0 client must not get a 1xx (RFC 9110 15.2).
     if req.expect_continue && req.minor == 1 && req.body != BodyKind::None && buf.len() == req.len {
@@ -127,6 +131,7 @@ pub async fn handle(w: &Worker, client: &mut Client, buf: &mut Buffer, s: &mut S
             w,
             view: &view,
             up,
+            scheme: client.scheme(),
             stream: &mut client.stream,
             linger: &mut client.linger,
             ip_text: ip_key.bytes(),
@@ -175,6 +180,45 @@ pub async fn handle(w: &Worker, client: &mut Client, buf: &mut Buffer, s: &mut S
         buf.extend_from_slice(&rest);
     }
     keep && body_complete && may_keep && !w.stopping()
+}
+
+/// A plain-HTTP request on an `https_redirect` route: 301 (GET, HEAD) or
+/// 308 to the same host and target over HTTPS, without reading a body
+/// (the connection then closes if one was sent).
+#[allow(clippy::too_many_arguments)]
+async fn redirect(
+    w: &Worker,
+    view: &View,
+    client: &mut Client,
+    buf: &mut Buffer,
+    req: &RequestHead,
+    out: &mut Vec<u8>,
+    started: Instant,
+    may_keep: bool,
+) -> bool {
+    let host = super::route::host_without_port(req.host(buf));
+    let port = view.runtime.https_port.unwrap_or(443);
+    if host.is_empty() {
+        // No host to send the client to (an HTTP/1.0 request without Host).
+        return refuse(w, view, client, buf, req, out, started, 400, Some(Refusal::BadRequest)).await;
+    }
+    let status = if matches!(req.method(buf), b"GET" | b"HEAD") { 301 } else { 308 };
+    let keep = req.body == BodyKind::None && may_keep;
+    out.clear();
+    let location = write::HttpsLocation { host, port, target: req.origin_target(buf) };
+    write::https_redirect(
+        out,
+        status,
+        &location,
+        &view.runtime.response_headers,
+        client_connection(req, keep),
+        req.is_head(buf),
+    );
+    let ok =
+        io::write_all(&mut client.stream, &mut [IoSlice::new(out)], view.runtime.client.send_timeout).await.is_ok();
+    client.linger = req.body != BodyKind::None;
+    finish(w, view, client, buf, req, &Done::own(started, if ok { status } else { 499 }), req.len);
+    ok && keep
 }
 
 /// Refuse the request with `status` (counted under `reason`) before any
@@ -234,7 +278,7 @@ fn client_connection(req: &RequestHead, keep: bool) -> ClientConnection {
 /// head; a larger one is left to stream. A chunked body's data past
 /// `limits.max_body_size` is refused (a length was checked before).
 async fn prefetch(
-    stream: &mut tokio::net::TcpStream,
+    stream: &mut ClientStream,
     buf: &mut Buffer,
     req: &RequestHead,
     limits: &ClientLimits,
@@ -309,7 +353,9 @@ struct TryCtx<'a> {
     w: &'a Worker,
     view: &'a View,
     up: &'a UpstreamRuntime,
-    stream: &'a mut tokio::net::TcpStream,
+    stream: &'a mut ClientStream,
+    /// `X-Forwarded-Proto`.
+    scheme: &'static [u8],
     ip_text: &'a [u8],
     ip: Option<std::net::IpAddr>,
     buf: &'a [u8],
@@ -417,7 +463,7 @@ async fn try_once(
     t.out.clear();
     let fwd = Forwarding {
         client_ip: Some(t.ip_text),
-        scheme: b"http",
+        scheme: t.scheme,
         new_request_id: t.made_id,
         default_host: server.name.as_bytes(),
     };

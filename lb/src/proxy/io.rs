@@ -9,8 +9,7 @@
 use std::io::{self, IoSlice};
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 /// What went wrong with one read or write.
 #[derive(Debug)]
@@ -31,8 +30,8 @@ impl From<io::Error> for IoFail {
 /// Read once into the spare room of `buf` (at least `min_room` made if
 /// needed), waiting at most `limit`. Returns the bytes read; 0 is the peer
 /// closing, which the caller judges.
-pub async fn read_some(
-    stream: &mut TcpStream,
+pub async fn read_some<S: AsyncRead + Unpin>(
+    stream: &mut S,
     buf: &mut Vec<u8>,
     limit: Duration,
     min_room: usize,
@@ -52,8 +51,13 @@ pub async fn read_some(
 /// small answers most requests get.
 pub const JOIN_MAX: usize = 8 * 1024;
 
-/// Write every byte of `bufs`, in order, each write waiting at most `limit`.
-pub async fn write_all(stream: &mut TcpStream, bufs: &mut [IoSlice<'_>], limit: Duration) -> Result<(), IoFail> {
+/// Write every byte of `bufs`, in order, each write waiting at most `limit`;
+/// then flush (a no-op on TCP; TLS may hold the last record until then).
+pub async fn write_all<S: AsyncWrite + Unpin>(
+    stream: &mut S,
+    bufs: &mut [IoSlice<'_>],
+    limit: Duration,
+) -> Result<(), IoFail> {
     let mut bufs = bufs;
     // Leading empty slices would make a zero-length write look like a stall.
     IoSlice::advance_slices(&mut bufs, 0);
@@ -74,18 +78,22 @@ pub async fn write_all(stream: &mut TcpStream, bufs: &mut [IoSlice<'_>], limit: 
         };
         IoSlice::advance_slices(&mut bufs, n);
     }
-    Ok(())
+    match tokio::time::timeout(limit, stream.flush()).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(IoFail::Error(e)),
+        Err(_) => Err(IoFail::Timeout),
+    }
 }
 
 /// [`write_all`] of one slice.
-pub async fn write_one(stream: &mut TcpStream, bytes: &[u8], limit: Duration) -> Result<(), IoFail> {
+pub async fn write_one<S: AsyncWrite + Unpin>(stream: &mut S, bytes: &[u8], limit: Duration) -> Result<(), IoFail> {
     write_all(stream, &mut [IoSlice::new(bytes)], limit).await
 }
 
 /// `head` then `body`: joined into `head` (one `send`) when the body is
 /// small, written side by side (`writev`) otherwise.
-pub async fn write_head_and(
-    stream: &mut TcpStream,
+pub async fn write_head_and<S: AsyncWrite + Unpin>(
+    stream: &mut S,
     head: &mut Vec<u8>,
     body: &[u8],
     limit: Duration,
@@ -101,7 +109,7 @@ pub async fn write_head_and(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tokio::net::TcpListener;
+    use tokio::net::{TcpListener, TcpStream};
 
     async fn pair() -> (TcpStream, TcpStream) {
         let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");

@@ -10,6 +10,7 @@ use tokio::net::TcpStream;
 
 use super::buffers::{Buffer, RELAY};
 use super::io::{self, IoFail};
+use super::stream::ClientStream;
 use crate::http1::write::Framing;
 use crate::http1::{BodyKind, ChunkedDecoder};
 
@@ -92,7 +93,7 @@ pub struct BodyLimits {
 /// the body (a pipelined request) stay at the front of `rest` (which is
 /// empty otherwise).
 pub async fn request_body(
-    client: &mut TcpStream,
+    client: &mut ClientStream,
     upstream: &mut TcpStream,
     body: &mut PendingBody,
     rest: &mut Buffer,
@@ -159,7 +160,7 @@ pub struct Relayed {
 /// `ubuf` holds what was read past the response head, the rest comes from
 /// `upstream`, each read within `read_timeout`.
 pub async fn response(
-    client: &mut TcpStream,
+    client: &mut ClientStream,
     upstream: &mut TcpStream,
     head: &mut Vec<u8>,
     ubuf: &mut Buffer,

@@ -85,7 +85,13 @@ pub fn record_with_ip(
         client: Some(text(client_text)),
         method: text(head.method(buf)),
         uri: text(head.target(buf)),
-        protocol: if head.minor == 0 { "HTTP/1.0" } else { "HTTP/1.1" },
+        protocol: if client.stream.is_http2() {
+            "HTTP/2.0"
+        } else if head.minor == 0 {
+            "HTTP/1.0"
+        } else {
+            "HTTP/1.1"
+        },
         status: done.status,
         bytes: done.bytes as usize,
         duration: done.started.elapsed(),

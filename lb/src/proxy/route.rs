@@ -13,18 +13,16 @@ impl Router {
         Router { routes }
     }
 
-    /// The upstream index for a request. `host` is the Host header (a port is
+    /// The route for a request. `host` is the Host header (a port is
     /// ignored), `path` the request path. No allocation.
-    pub fn find(&self, host: &[u8], path: &[u8]) -> Option<usize> {
-        let host = strip_port(host);
-        self.routes
-            .iter()
-            .find(|r| host_matches(&r.host, host) && path.starts_with(r.path_prefix.as_bytes()))
-            .map(|r| r.upstream)
+    pub fn find(&self, host: &[u8], path: &[u8]) -> Option<&Route> {
+        let host = host_without_port(host);
+        self.routes.iter().find(|r| host_matches(&r.host, host) && path.starts_with(r.path_prefix.as_bytes()))
     }
 }
 
-fn strip_port(host: &[u8]) -> &[u8] {
+/// A Host value without its port (`[v6]:port` keeps its brackets).
+pub fn host_without_port(host: &[u8]) -> &[u8] {
     if host.first() == Some(&b'[') {
         // [v6]:port
         return match host.iter().position(|&b| b == b']') {
@@ -51,7 +49,7 @@ mod tests {
     use super::*;
 
     fn route(host: HostMatch, prefix: &str, upstream: usize) -> Route {
-        Route { host, path_prefix: prefix.into(), upstream }
+        Route { host, path_prefix: prefix.into(), upstream, https_redirect: false }
     }
 
     #[test]
@@ -61,28 +59,28 @@ mod tests {
             route(HostMatch::Any, "/static/", 2),
             route(HostMatch::Any, "/", 0),
         ]);
-        assert_eq!(r.find(b"API.example.com:8080", b"/v1/users"), Some(1));
-        assert_eq!(r.find(b"www.example.com", b"/v1/users"), Some(0));
-        assert_eq!(r.find(b"api.example.com", b"/static/x.css"), Some(2));
+        assert_eq!(r.find(b"API.example.com:8080", b"/v1/users").map(|r| r.upstream), Some(1));
+        assert_eq!(r.find(b"www.example.com", b"/v1/users").map(|r| r.upstream), Some(0));
+        assert_eq!(r.find(b"api.example.com", b"/static/x.css").map(|r| r.upstream), Some(2));
     }
 
     #[test]
     fn a_wildcard_host_matches_subdomains_only() {
         let r = Router::new(vec![route(HostMatch::Suffix(".example.com".into()), "/", 0)]);
-        assert_eq!(r.find(b"a.example.com", b"/"), Some(0));
-        assert_eq!(r.find(b"example.com", b"/"), None);
-        assert_eq!(r.find(b"badexample.com", b"/"), None);
+        assert_eq!(r.find(b"a.example.com", b"/").map(|r| r.upstream), Some(0));
+        assert_eq!(r.find(b"example.com", b"/").map(|r| r.upstream), None);
+        assert_eq!(r.find(b"badexample.com", b"/").map(|r| r.upstream), None);
     }
 
     #[test]
     fn no_matching_route_gives_none() {
         let r = Router::new(vec![route(HostMatch::Any, "/api/", 0)]);
-        assert_eq!(r.find(b"x", b"/other"), None);
+        assert_eq!(r.find(b"x", b"/other").map(|r| r.upstream), None);
     }
 
     #[test]
     fn ipv6_hosts_keep_their_brackets() {
-        assert_eq!(strip_port(b"[::1]:8080"), b"[::1]");
-        assert_eq!(strip_port(b"[::1]"), b"[::1]");
+        assert_eq!(host_without_port(b"[::1]:8080"), b"[::1]");
+        assert_eq!(host_without_port(b"[::1]"), b"[::1]");
     }
 }

@@ -21,7 +21,7 @@ pub struct ProxyService {
 impl ProxyService {
     pub fn new(live: Arc<Live>) -> ProxyService {
         let config = live.config();
-        ProxyService { listen: config.listen.clone(), threads: config.threads.max(1), live }
+        ProxyService { listen: crate::config::listen::addresses(&config.listen), threads: config.threads.max(1), live }
     }
 }
 

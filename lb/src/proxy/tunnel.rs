@@ -8,25 +8,54 @@
 use std::cell::Cell;
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::{ReadHalf, WriteHalf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 use super::buffers::{Buffer, RELAY};
+use super::stream::ClientStream;
 
-pub async fn tunnel(client: &mut TcpStream, upstream: &mut TcpStream, idle: Duration) {
-    let (client_rx, client_tx) = client.split();
+pub async fn tunnel(client: &mut ClientStream, upstream: &mut TcpStream, idle: Duration) {
     let (upstream_rx, upstream_tx) = upstream.split();
     // When either side last sent something: the idle limit is on both.
     let last = Cell::new(Instant::now());
-    tokio::join!(copy_half(client_rx, upstream_tx, &last, idle), copy_half(upstream_rx, client_tx, &last, idle));
+    match client {
+        ClientStream::Plain(client) => {
+            let (client_rx, client_tx) = client.split();
+            tokio::join!(
+                copy_half(client_rx, upstream_tx, &last, idle),
+                copy_half(upstream_rx, client_tx, &last, idle)
+            );
+        }
+        ClientStream::Tls(client) => {
+            // One TLS session, read and written from two futures of one task.
+            let (client_rx, client_tx) = tokio::io::split(client.as_mut());
+            tokio::join!(
+                copy_half(client_rx, upstream_tx, &last, idle),
+                copy_half(upstream_rx, client_tx, &last, idle)
+            );
+        }
+        ClientStream::Bridge(client) => {
+            // HTTP/2 offers no upgrade (no extended CONNECT), but the
+            // handler is the same: join the pipe as any stream.
+            let (client_rx, client_tx) = tokio::io::split(client);
+            tokio::join!(
+                copy_half(client_rx, upstream_tx, &last, idle),
+                copy_half(upstream_rx, client_tx, &last, idle)
+            );
+        }
+    }
 }
 
 /// One direction: read, write, and on the reader's end pass the half close
 /// on. Returns when this direction is done, or when nothing has moved in
 /// either direction for `idle`.
-async fn copy_half(mut rx: ReadHalf<'_>, mut tx: WriteHalf<'_>, last: &Cell<Instant>, idle: Duration) {
+async fn copy_half<R: AsyncRead + Unpin, W: AsyncWrite + Unpin>(
+    mut rx: R,
+    mut tx: W,
+    last: &Cell<Instant>,
+    idle: Duration,
+) {
     let mut buf = Buffer::take(RELAY);
     loop {
         buf.clear();
@@ -41,7 +70,11 @@ async fn copy_half(mut rx: ReadHalf<'_>, mut tx: WriteHalf<'_>, last: &Cell<Inst
         match read {
             Ok(n) if n > 0 => {
                 last.set(Instant::now());
-                if !matches!(tokio::time::timeout(idle, tx.write_all(&buf)).await, Ok(Ok(()))) {
+                let write = async {
+                    tx.write_all(&buf).await?;
+                    tx.flush().await
+                };
+                if !matches!(tokio::time::timeout(idle, write).await, Ok(Ok(()))) {
                     return;
                 }
                 last.set(Instant::now());
@@ -66,6 +99,12 @@ mod tests {
         (a, b)
     }
 
+    /// The proxy's side of a client connection, plain.
+    async fn client_pair() -> (TcpStream, ClientStream) {
+        let (a, b) = pair().await;
+        (a, ClientStream::Plain(b))
+    }
+
     // The tunnel runs on a worker's single thread: spawn_local, in a LocalSet.
     #[tokio::test]
     async fn bytes_flow_both_ways_and_a_half_close_is_passed_on() {
@@ -73,7 +112,7 @@ mod tests {
     }
 
     async fn both_ways() {
-        let (mut user, mut client_side) = pair().await;
+        let (mut user, mut client_side) = client_pair().await;
         let (mut upstream_side, mut app) = pair().await;
         let t = tokio::task::spawn_local(async move {
             tunnel(&mut client_side, &mut upstream_side, Duration::from_secs(5)).await
@@ -100,7 +139,7 @@ mod tests {
     }
 
     async fn blocked_direction() {
-        let (mut user, mut client_side) = pair().await;
+        let (mut user, mut client_side) = client_pair().await;
         let (mut upstream_side, mut app) = pair().await;
         let t = tokio::task::spawn_local(async move {
             tunnel(&mut client_side, &mut upstream_side, Duration::from_secs(5)).await
@@ -137,7 +176,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_silent_tunnel_ends_after_its_idle_time() {
-        let (_user, mut client_side) = pair().await;
+        let (_user, mut client_side) = client_pair().await;
         let (mut upstream_side, _app) = pair().await;
         tokio::time::timeout(
             Duration::from_secs(5),

@@ -32,6 +32,13 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(500);
 pub struct View {
     pub runtime: Arc<Runtime>,
     pub access_log: Option<Arc<AccessLogger>>,
+    pub tls: Arc<crate::tls::TlsSet>,
+}
+
+impl View {
+    fn of(live: &Live) -> View {
+        View { runtime: live.runtime_arc(), access_log: live.access_log_arc(), tls: live.tls_arc() }
+    }
 }
 
 /// One worker thread's state. Lives on its thread (`Rc`), never shared.
@@ -49,7 +56,7 @@ pub struct Worker {
 
 impl Worker {
     fn new(live: Arc<Live>) -> Worker {
-        let view = Rc::new(View { runtime: live.runtime_arc(), access_log: live.access_log_arc() });
+        let view = Rc::new(View::of(&live));
         Worker {
             view: RefCell::new((live.swaps(), view)),
             live,
@@ -67,8 +74,7 @@ impl Worker {
         let swaps = self.live.swaps();
         let mut cached = self.view.borrow_mut();
         if cached.0 != swaps {
-            *cached =
-                (swaps, Rc::new(View { runtime: self.live.runtime_arc(), access_log: self.live.access_log_arc() }));
+            *cached = (swaps, Rc::new(View::of(&self.live)));
         }
         cached.1.clone()
     }
@@ -171,11 +177,23 @@ async fn accept_loop(worker: Rc<Worker>, listener: TcpListener, index: usize) {
         match accepted {
             Ok((stream, peer)) => {
                 let _ = stream.set_nodelay(true);
-                let max = worker.view().runtime.client.max_connections;
-                if worker.live.listeners[index].try_open(max) {
+                let view = worker.view();
+                let stats = &worker.live.listeners[index];
+                if !stats.try_open(view.runtime.client.max_connections) {
+                    if stats.tls {
+                        // A TLS client cannot read a plain 503: closed at once.
+                        worker.live.refusals.count(crate::stats::Refusal::Connections);
+                    } else {
+                        tokio::task::spawn_local(conn::refuse_full(worker.clone(), stream));
+                    }
+                    continue;
+                }
+                if !stats.tls {
                     tokio::task::spawn_local(conn::serve(worker.clone(), stream, peer, index));
+                } else if let Some(acceptor) = view.tls.acceptor(stats.addr) {
+                    tokio::task::spawn_local(conn::serve_tls(worker.clone(), stream, peer, index, acceptor.clone()));
                 } else {
-                    tokio::task::spawn_local(conn::refuse_full(worker.clone(), stream));
+                    stats.on_close();
                 }
             }
             // Out of descriptors or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM):

@@ -32,6 +32,9 @@ pub struct Runtime {
     pub response_headers: Vec<(HeaderName, HeaderValue)>,
     /// The client side's limits and timeouts (applied on reload).
     pub client: ClientLimits,
+    /// Where `https_redirect` routes send plain-HTTP requests: the port of
+    /// the first TLS listener (none when there is no TLS listener).
+    pub https_port: Option<u16>,
 }
 
 /// One upstream group at run time.
@@ -87,7 +90,14 @@ impl Runtime {
                 Some((HeaderName::from_bytes(name.as_bytes()).ok()?, HeaderValue::from_str(value).ok()?))
             })
             .collect();
-        Runtime { upstreams, router: Router::new(config.routes.clone()), response_headers, client: config.client }
+        let https_port = config.listen.iter().find(|l| l.tls.is_some()).map(|l| l.addr.port());
+        Runtime {
+            upstreams,
+            router: Router::new(config.routes.clone()),
+            response_headers,
+            client: config.client,
+            https_port,
+        }
     }
 
     /// True when at least one server of some group can take a request now.

@@ -23,16 +23,29 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 #[derive(Debug)]
 pub struct ListenerStats {
     pub addr: SocketAddr,
+    /// A TLS listener (fixed for the process, as the socket is).
+    pub tls: bool,
     /// Client connections that carried at least one request.
     pub connections: AtomicU64,
     pub requests: AtomicU64,
     /// Client connections open now (for `max_client_connections`).
     pub open: AtomicU64,
+    /// TLS listeners: handshakes completed, and failed or timed out.
+    pub tls_handshakes: AtomicU64,
+    pub tls_failures: AtomicU64,
 }
 
 impl ListenerStats {
-    pub fn new(addr: SocketAddr) -> ListenerStats {
-        ListenerStats { addr, connections: AtomicU64::new(0), requests: AtomicU64::new(0), open: AtomicU64::new(0) }
+    pub fn new(addr: SocketAddr, tls: bool) -> ListenerStats {
+        ListenerStats {
+            addr,
+            tls,
+            connections: AtomicU64::new(0),
+            requests: AtomicU64::new(0),
+            open: AtomicU64::new(0),
+            tls_handshakes: AtomicU64::new(0),
+            tls_failures: AtomicU64::new(0),
+        }
     }
 
     /// Take a place for a new connection unless `max` (0 = no cap) are open.
@@ -43,6 +56,10 @@ impl ListenerStats {
             return false;
         }
         true
+    }
+
+    pub fn on_handshake(&self, ok: bool) {
+        if ok { &self.tls_handshakes } else { &self.tls_failures }.fetch_add(1, Relaxed);
     }
 
     pub fn on_close(&self) {
@@ -106,7 +123,7 @@ mod tests {
 
     #[test]
     fn the_connection_cap_holds_and_frees_places() {
-        let l = ListenerStats::new(addr("0.0.0.0:80"));
+        let l = ListenerStats::new(addr("0.0.0.0:80"), false);
         assert!(l.try_open(2) && l.try_open(2));
         assert!(!l.try_open(2), "full");
         l.on_close();
@@ -117,7 +134,7 @@ mod tests {
 
     #[test]
     fn connections_count_only_first_requests() {
-        let l = ListenerStats::new(addr("0.0.0.0:80"));
+        let l = ListenerStats::new(addr("0.0.0.0:80"), false);
         l.on_request(true);
         l.on_request(false);
         l.on_request(false);

@@ -211,10 +211,32 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Seen> {
             headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
         }
     }
+    if headers.get("transfer-encoding").is_some_and(|te| te.eq_ignore_ascii_case("chunked")) {
+        let body = read_chunked(reader)?;
+        return Some(Seen { method, path, headers, body });
+    }
     let len: usize = headers.get("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
     let mut body = vec![0; len];
     reader.read_exact(&mut body).ok()?;
     Some(Seen { method, path, headers, body })
+}
+
+/// A chunked body's data (no extensions or trailers expected).
+fn read_chunked(reader: &mut BufReader<TcpStream>) -> Option<Vec<u8>> {
+    let mut body = Vec::new();
+    loop {
+        let mut size = String::new();
+        reader.read_line(&mut size).ok()?;
+        let n = usize::from_str_radix(size.trim().split(';').next()?, 16).ok()?;
+        let mut chunk = vec![0; n + 2];
+        if n == 0 {
+            let mut end = String::new();
+            reader.read_line(&mut end).ok()?;
+            return Some(body);
+        }
+        reader.read_exact(&mut chunk).ok()?;
+        body.extend_from_slice(&chunk[..n]);
+    }
 }
 
 /// A free loopback port (bound then released).
@@ -239,6 +261,8 @@ pub struct Proxy {
     pub dir: PathBuf,
     threads: usize,
     admin_keys: String,
+    /// More `listen` entries after the plain one (YAML flow entries).
+    listen_extra: String,
 }
 
 /// The admin token the harness configures with [`Proxy::start_with_admin`].
@@ -264,12 +288,29 @@ impl Proxy {
 
     /// As [`Proxy::start_with_admin`], with extra command-line arguments.
     pub fn start_with_args(body: &str, threads: usize, admin_keys: &str, args: &[&str]) -> Proxy {
+        Proxy::start_full("", body, threads, admin_keys, args)
+    }
+
+    /// As [`Proxy::start`], with more `listen` entries after the harness's
+    /// plain one: YAML flow entries such as `{ addr: "127.0.0.1:1", tls: {...} }`.
+    pub fn start_with_listen(listen_extra: &str, body: &str) -> Proxy {
+        Proxy::start_full(listen_extra, body, 2, "", &[])
+    }
+
+    fn start_full(listen_extra: &str, body: &str, threads: usize, admin_keys: &str, args: &[&str]) -> Proxy {
         let [port, admin_port] = free_ports();
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
         let admin: SocketAddr = format!("127.0.0.1:{admin_port}").parse().expect("addr");
         let dir = temp_dir("proxy");
-        let mut proxy =
-            Proxy { addr, admin, child: spawn_placeholder(), dir, threads, admin_keys: admin_keys.to_string() };
+        let mut proxy = Proxy {
+            addr,
+            admin,
+            child: spawn_placeholder(),
+            dir,
+            threads,
+            admin_keys: admin_keys.to_string(),
+            listen_extra: listen_extra.to_string(),
+        };
         proxy.write_config(body);
         proxy.child = proxy.spawn(args);
         proxy.wait_ready();
@@ -292,8 +333,9 @@ impl Proxy {
             admin.push_str(&format!("  {line}\n"));
         }
         format!(
-            "listen: [\"{}\"]\nthreads: {}\npid_file: {}\nupgrade_sock: {}\n{admin}{body}",
+            "listen: [\"{}\"{}]\nthreads: {}\npid_file: {}\nupgrade_sock: {}\n{admin}{body}",
             self.addr,
+            if self.listen_extra.is_empty() { String::new() } else { format!(", {}", self.listen_extra) },
             self.threads,
             self.pid_file().display(),
             self.dir.join("upgrade.sock").display()

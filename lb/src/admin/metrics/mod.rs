@@ -23,6 +23,13 @@
 //! - `tandem_listener_open_connections{listener}` gauge.
 //! - `tandem_client_refusals_total{reason}` counter: requests and connections
 //!   refused before anything reached an upstream (`Refusal` in stats).
+//! - `tandem_tls_handshakes_total{listener,result="ok"|"failed"}` counter:
+//!   TLS listeners only; failed includes timed out.
+//!
+//! Per certificate (`{listener,cert}`, `cert` its key path such as
+//! `listen[1].tls.certificates[0]`, plus `names`, comma-separated):
+//! - `tandem_tls_certificate_expiry_seconds` gauge: seconds until it expires
+//!   (negative once expired); alert on it as on `ssl_certificate` expiry.
 //!
 //! Per upstream group:
 //! - `tandem_upstream_usable_servers{upstream}` gauge.
@@ -113,6 +120,18 @@ const METRICS: &[Metric] = &[
         kind: Kind::Counter,
         help: "Client requests and connections refused before reaching an upstream, by reason.",
         source: Source::Report(client_refusals),
+    },
+    Metric {
+        name: "tandem_tls_handshakes_total",
+        kind: Kind::Counter,
+        help: "TLS handshakes on a TLS listener, completed (ok) or failed and timed out (failed).",
+        source: Source::Report(tls_handshakes),
+    },
+    Metric {
+        name: "tandem_tls_certificate_expiry_seconds",
+        kind: Kind::Gauge,
+        help: "Seconds until the certificate's notAfter; negative once expired.",
+        source: Source::Report(tls_certificate_expiry),
     },
     Metric {
         name: "tandem_upstream_usable_servers",
@@ -410,6 +429,20 @@ fn listener_requests(s: &Scrape<'_>, f: &mut Family<'_>) {
 fn listener_open(s: &Scrape<'_>, f: &mut Family<'_>) {
     for l in &s.report.listeners {
         f.sample("", &[(LISTENER, &l.addr)], l.open);
+    }
+}
+
+fn tls_handshakes(s: &Scrape<'_>, f: &mut Family<'_>) {
+    for l in s.report.listeners.iter().filter(|l| l.tls) {
+        f.sample("", &[(LISTENER, &l.addr), ("result", "ok")], l.tls_handshakes);
+        f.sample("", &[(LISTENER, &l.addr), ("result", "failed")], l.tls_handshake_failures);
+    }
+}
+
+fn tls_certificate_expiry(s: &Scrape<'_>, f: &mut Family<'_>) {
+    for c in &s.report.certificates {
+        let names = c.names.join(",");
+        f.sample("", &[(LISTENER, &c.listener), ("cert", &c.key_path), ("names", &names)], c.expires_in_s);
     }
 }
 
