@@ -531,3 +531,55 @@ fn one_tls_connection_carries_keep_alive_requests_and_a_large_body_both_ways() {
     assert_eq!(seen.len(), 3);
     assert!(seen.iter().all(|s| s.body.len() == big.len()), "every body arrived whole");
 }
+
+#[test]
+fn an_http2_connection_with_no_open_stream_is_closed_after_keepalive_timeout() {
+    use rustls_pki_types::pem::PemObject;
+    let app = Upstream::start("app1", Behavior::Name);
+    let dir = temp_dir("tls-h2-idle");
+    let pki = Pki::new(&dir);
+    let a = pki.issue("a", &["a.test"], false);
+    let addr = tls_addr();
+    let body = format!("keepalive_timeout: 1s\n{}", common::app(&[], &[(&app, "")]));
+    let _proxy = Proxy::start_with_listen(&tls_listen(addr, &[&a], ""), &body);
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(rustls_pki_types::CertificateDer::from_pem_file(pki.ca_file()).expect("ca")).expect("root");
+    let mut config =
+        rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
+            .with_safe_default_protocol_versions()
+            .expect("versions")
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    runtime.block_on(async move {
+        let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        let name = rustls_pki_types::ServerName::try_from("a.test").expect("name");
+        let tls = tokio_rustls::TlsConnector::from(Arc::new(config)).connect(name, tcp).await.expect("handshake");
+        let (mut client, connection) = h2::client::handshake(tls).await.expect("h2 preface");
+        let connection = tokio::spawn(connection);
+        for i in 0..3 {
+            let request = http::Request::get(format!("https://a.test/{i}")).body(()).expect("request");
+            let (response, _) = client.send_request(request, true).expect("send");
+            let response = response.await.expect("response");
+            assert_eq!(response.status(), 200);
+            let mut body = response.into_body();
+            let mut got = Vec::new();
+            while let Some(chunk) = body.data().await {
+                let chunk = chunk.expect("data");
+                body.flow_control().release_capacity(chunk.len()).expect("credit");
+                got.extend_from_slice(&chunk);
+            }
+            assert_eq!(got, b"app1");
+        }
+        // Kept open from this side (an h2 client whose handles are all gone
+        // closes by itself): the last stream ended; tandem sends GOAWAY
+        // after 1 s and closes.
+        let _still_wanted = client;
+        let started = Instant::now();
+        let closed = tokio::time::timeout(Duration::from_secs(10), connection).await;
+        assert!(closed.is_ok(), "the idle HTTP/2 connection was not closed");
+        assert!(started.elapsed() >= Duration::from_millis(900), "closed before keepalive_timeout");
+    });
+    assert_eq!(app.hits(), 3);
+}

@@ -57,6 +57,8 @@ pub async fn serve(worker: Rc<Worker>, stream: ClientStream, addr: SocketAddr, l
         Err(_) => return,
     };
     let open = Rc::new(Cell::new(0usize));
+    // Woken when a stream ends, so the idle limit starts from the last one.
+    let ended = Rc::new(tokio::sync::Notify::new());
     let mut first = true;
     let mut going_away = false;
     loop {
@@ -74,14 +76,16 @@ pub async fn serve(worker: Rc<Worker>, stream: ClientStream, addr: SocketAddr, l
                 continue;
             }
             _ = stopped, if !going_away => continue,
+            _ = ended.notified(), if open.get() > 0 => continue,
         };
         match next {
             Some(Ok((request, respond))) => {
                 open.set(open.get() + 1);
-                let (worker, open) = (worker.clone(), open.clone());
+                let (worker, open, ended) = (worker.clone(), open.clone(), ended.clone());
                 tokio::task::spawn_local(async move {
                     stream_request(worker, request, respond, addr, listener, first).await;
                     open.set(open.get() - 1);
+                    ended.notify_one();
                 });
                 first = false;
             }
