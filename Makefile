@@ -22,13 +22,15 @@ CARGO ?= cargo
 # nginx as the reference the differential tests compare against, curl for
 # smoke checks, MariaDB and Redis for the data tier (`services/`: started by
 # hand from their own configs, never as system services).
-# keepalived and iproute2 for the lab (VRRP in network namespaces).
+# keepalived and iproute2 for the lab (VRRP in network namespaces), openssl
+# for its local-demo CA (https://VIP/).
 DEB_PACKAGES := cmake nginx-light curl pkg-config mariadb-server mariadb-client redis-server redis-sentinel \
-	keepalived iproute2
+	keepalived iproute2 openssl
 # Only the tests need these: chromium (headless) for the status page's browser
-# test; haproxy and wrk for the benchmark's smoke run; openssl (s_client) for
-# the TLS tests.
-TEST_PACKAGES := chromium haproxy wrk openssl
+# test and the lab's HTTPS check (libnss3-tools: certutil, to trust the lab
+# CA); haproxy and wrk for the benchmark's smoke run; openssl (s_client) for
+# the TLS tests and the benchmark; h2load (nghttp2-client) for its h2 workload.
+TEST_PACKAGES := chromium libnss3-tools haproxy wrk openssl nghttp2-client
 EXAMPLES := $(wildcard lb/examples/*.yaml)
 
 .PHONY: up down status drill run test test-lab deps test-deps build build-lab check-examples lint clean \
@@ -169,7 +171,7 @@ test: test-deps check-examples lint
 # left alone) with the debug binaries the tests built, the short drill suite
 # with the issue's budgets (loadtest/suites/ci.yaml) and the 60-second soak
 # (loadtest/suites/soak.yaml), then teardown.
-test-lab: deps
+test-lab: test-deps
 	$(CARGO) build $(LAB_CRATES)
 	./loadtest/lab-test.sh loadtest/suites/ci.yaml loadtest/suites/soak.yaml:soak-60s
 

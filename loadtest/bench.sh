@@ -9,7 +9,7 @@
 #   BENCH_BUILD=debug loadtest/bench.sh --smoke --out target/bench-smoke   # what make test runs
 set -euo pipefail
 cd "$(dirname "$0")/.."
-./scripts/install-deps.sh nginx-light haproxy wrk
+./scripts/install-deps.sh nginx-light haproxy wrk nghttp2-client openssl
 build=${BENCH_BUILD:-release}
 case "$build" in
     release) cargo build -q --release -p tandem-lb -p tandem-loadtest --bin tandem --bin bench; bin=target/release ;;

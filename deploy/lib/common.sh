@@ -10,6 +10,8 @@
 #   UNICAST     1 = unicast VRRP peers        default 0 (multicast)
 #   LAB_PREFIX  namespace and host veth prefix default tdm (a second lab, e.g.
 #               the tests', needs its own prefix, LAB_NET and LAB_DIR)
+#   LAB_CA_DIR  the local-demo CA for https://VIP/, made once and kept
+#               across down and up      default ~/.local/share/tandem/lab-ca
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 LAB_DIR=${LAB_DIR:-/tmp/tandem-lab}
@@ -24,7 +26,12 @@ SUBNET="$LAB_NET.0/$PREFIX"
 VIP="$LAB_NET.10"
 HOST_IP="$LAB_NET.1"
 HTTP_PORT=80
+HTTPS_PORT=443
 ADMIN_PORT=9090
+LAB_CA_DIR=${LAB_CA_DIR:-${HOME:-/root}/.local/share/tandem/lab-ca}
+# The balancers' shared certificate (deploy/lib/lb-config.sh make_tls).
+TLS_CERT=$LAB_DIR/tls/lb.pem
+TLS_KEY=$LAB_DIR/tls/lb.key
 APP_PORT=8080
 ROUTER_ID=51
 # lb1 is the preferred master; preempt_delay: seconds after keepalived starts.

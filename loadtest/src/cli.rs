@@ -33,7 +33,7 @@ pub enum Command {
 
 #[derive(Args)]
 pub struct RunArgs {
-    /// Base URL, e.g. http://10.231.0.10/ (the VIP); http only.
+    /// Base URL, e.g. http://10.231.0.10/ (the VIP), or https://... (CAs from SSL_CERT_FILE).
     #[arg(long)]
     pub url: String,
     /// Scenario name: the report's title and directory.

@@ -95,11 +95,46 @@ fn parse_stub_accepts(text: &str) -> Option<u64> {
     lines.next()?.split_whitespace().next()?.parse().ok()
 }
 
+/// The certificate every proxy's TLS listener serves (self-signed, P-256,
+/// for `localhost` and 127.0.0.1; the load generators do not verify it).
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    /// Certificate then key in one file (HAProxy's `crt`).
+    pub combined: PathBuf,
+}
+
+impl TlsFiles {
+    /// Made with `openssl req` in `dir`.
+    pub fn make(dir: &Path) -> Result<TlsFiles, String> {
+        let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+        let out = Command::new("openssl")
+            .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"])
+            .args(["-days", "2", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"])
+            .arg("-keyout")
+            .arg(&key)
+            .arg("-out")
+            .arg(&cert)
+            .output()
+            .map_err(|e| format!("cannot run openssl (Debian package openssl): {e}"))?;
+        if !out.status.success() {
+            return Err(format!("openssl req failed: {}", String::from_utf8_lossy(&out.stderr)));
+        }
+        let combined = dir.join("combined.pem");
+        let both =
+            [fs::read(&cert), fs::read(&key)].into_iter().collect::<Result<Vec<_>, _>>().map_err(|e| e.to_string())?;
+        fs::write(&combined, both.concat()).map_err(|e| e.to_string())?;
+        Ok(TlsFiles { cert, key, combined })
+    }
+}
+
 /// One proxy at one worker count, running.
 pub struct Contender {
     pub proxy: Proxy,
     pub workers: u32,
     pub addr: SocketAddr,
+    /// Its TLS listener (HTTP/1.1 and h2 by ALPN), same certificate for all.
+    pub tls_addr: SocketAddr,
     /// tandem's admin listener (status, /metrics).
     pub admin: Option<SocketAddr>,
     /// Most client connections it accepts at once (HAProxy's `maxconn`).
@@ -126,23 +161,27 @@ impl Contender {
         dir: &Path,
         programs: &Programs,
         backends: &Backends,
+        tls: &TlsFiles,
     ) -> Result<Contender, String> {
         let name = format!("{proxy}-w{workers}");
         let d = dir.join(&name);
         fs::create_dir_all(d.join("tmp")).map_err(|e| format!("{}: {e}", d.display()))?;
         let mut admin = None;
+        let mut tls_port = 0;
         let (process, addr) = start_with_retries(&name, |port| {
             let log = d.join("out.log");
+            tls_port = free_port()?;
+            let tls = Listener { port: tls_port, files: tls };
             Ok(match proxy {
                 Proxy::Nginx => {
                     let path = d.join("nginx.conf");
-                    let conf = nginx_proxy_conf(&d, port, workers, &backends.addrs, programs.open_files);
+                    let conf = nginx_proxy_conf(&d, port, &tls, workers, &backends.addrs, programs.open_files);
                     fs::write(&path, conf).map_err(|e| e.to_string())?;
                     (nginx_command(&programs.nginx, &d, &path), log)
                 }
                 Proxy::Haproxy => {
                     let path = d.join("haproxy.cfg");
-                    let conf = haproxy_conf(port, workers, &backends.addrs, programs.open_files);
+                    let conf = haproxy_conf(port, &tls, workers, &backends.addrs, programs.open_files);
                     fs::write(&path, conf).map_err(|e| e.to_string())?;
                     let mut cmd = Command::new(&programs.haproxy);
                     cmd.arg("-db").arg("-f").arg(&path);
@@ -152,7 +191,8 @@ impl Contender {
                     let admin_addr = SocketAddr::from(([127, 0, 0, 1], free_port()?));
                     admin = Some(admin_addr);
                     let path = d.join("tandem.yaml");
-                    let conf = tandem_conf(&d, port, admin_addr, workers, &backends.addrs, proxy == Proxy::TandemFull);
+                    let full = proxy == Proxy::TandemFull;
+                    let conf = tandem_conf(&d, port, &tls, admin_addr, workers, &backends.addrs, full);
                     fs::write(&path, conf).map_err(|e| e.to_string())?;
                     let mut cmd = Command::new(&programs.tandem);
                     cmd.arg("--config").arg(&path);
@@ -164,7 +204,8 @@ impl Contender {
             })
         })?;
         let max_clients = (proxy == Proxy::Haproxy).then(|| haproxy_maxconn(programs.open_files));
-        Ok(Contender { proxy, workers, addr, admin, max_clients, process })
+        let tls_addr = SocketAddr::from(([127, 0, 0, 1], tls_port));
+        Ok(Contender { proxy, workers, addr, tls_addr, admin, max_clients, process })
     }
 }
 
@@ -257,13 +298,30 @@ fn backend_conf(dir: &Path, www: &Path, port: u16, open_files: u64) -> String {
     )
 }
 
-fn nginx_proxy_conf(dir: &Path, port: u16, workers: u32, backends: &[SocketAddr], open_files: u64) -> String {
+/// A proxy's TLS listener: its port and the run's certificate.
+struct Listener<'a> {
+    port: u16,
+    files: &'a TlsFiles,
+}
+
+fn nginx_proxy_conf(
+    dir: &Path,
+    port: u16,
+    tls: &Listener<'_>,
+    workers: u32,
+    backends: &[SocketAddr],
+    open_files: u64,
+) -> String {
     let servers: String = backends.iter().map(|a| format!("        server {a};\n")).collect();
     format!(
         "{common}http {{\n    access_log off;\n{temps}    keepalive_timeout 75s;\n    keepalive_requests 1000000;\n\
          \x20   map $http_x_request_id $tandem_request_id {{ default $http_x_request_id; \"\" $request_id; }}\n\
          \x20   upstream backends {{\n{servers}        keepalive 128;\n        keepalive_requests 1000000;\n    }}\n\
-         \x20   server {{\n        listen 127.0.0.1:{port} backlog=4096;\n        location / {{\n\
+         \x20   server {{\n        listen 127.0.0.1:{port} backlog=4096;\n\
+         \x20       listen 127.0.0.1:{tls_port} ssl http2 backlog=4096;\n\
+         \x20       ssl_certificate {cert};\n        ssl_certificate_key {key};\n\
+         \x20       ssl_protocols TLSv1.2 TLSv1.3;\n        ssl_session_cache shared:SSL:10m;\n\
+         \x20       ssl_session_tickets on;\n        location / {{\n\
          \x20           proxy_pass http://backends;\n            proxy_http_version 1.1;\n\
          \x20           proxy_set_header Connection \"\";\n            proxy_set_header Host $http_host;\n\
          \x20           proxy_set_header X-Real-IP $remote_addr;\n\
@@ -273,6 +331,9 @@ fn nginx_proxy_conf(dir: &Path, port: u16, workers: u32, backends: &[SocketAddr]
          \x20           proxy_set_header X-Request-Id $tandem_request_id;\n        }}\n    }}\n}}\n",
         common = nginx_common(dir, workers, open_files),
         temps = nginx_temp_paths(dir),
+        tls_port = tls.port,
+        cert = tls.files.cert.display(),
+        key = tls.files.key.display(),
     )
 }
 
@@ -283,29 +344,46 @@ fn haproxy_maxconn(open_files: u64) -> u64 {
     (open_files.saturating_sub(100) / 2).min(30_000)
 }
 
-fn haproxy_conf(port: u16, workers: u32, backends: &[SocketAddr], open_files: u64) -> String {
+fn haproxy_conf(port: u16, tls: &Listener<'_>, workers: u32, backends: &[SocketAddr], open_files: u64) -> String {
     let servers: String = backends.iter().enumerate().map(|(i, a)| format!("    server s{i} {a}\n")).collect();
     let maxconn = haproxy_maxconn(open_files);
     format!(
         "global\n    nbthread {workers}\n    ulimit-n {open_files}\n    maxconn {maxconn}\n\n\
          defaults\n    mode http\n    timeout connect 5s\n    timeout client 75s\n    timeout server 60s\n\
          \x20   timeout http-keep-alive 75s\n    http-reuse always\n\n\
-         frontend fe\n    bind 127.0.0.1:{port}\n    option forwardfor\n\
+         frontend fe\n    bind 127.0.0.1:{port}\n\
+         \x20   bind 127.0.0.1:{tls_port} ssl crt {combined} alpn h2,http/1.1\n    option forwardfor\n\
          \x20   unique-id-format %[uuid()]\n\
          \x20   http-request set-header X-Real-IP %[src]\n\
-         \x20   http-request set-header X-Forwarded-Proto http\n\
+         \x20   http-request set-header X-Forwarded-Proto https if {{ ssl_fc }}\n\
+         \x20   http-request set-header X-Forwarded-Proto http unless {{ ssl_fc }}\n\
          \x20   http-request set-header X-Forwarded-Host %[req.hdr(host)]\n\
          \x20   http-request set-header X-Request-Id %[unique-id] unless {{ req.hdr(x-request-id) -m found }}\n\
          \x20   default_backend be\n\n\
-         backend be\n    balance roundrobin\n{servers}"
+         backend be\n    balance roundrobin\n{servers}",
+        tls_port = tls.port,
+        combined = tls.files.combined.display(),
     )
 }
 
-fn tandem_conf(dir: &Path, port: u16, admin: SocketAddr, workers: u32, backends: &[SocketAddr], full: bool) -> String {
+fn tandem_conf(
+    dir: &Path,
+    port: u16,
+    tls: &Listener<'_>,
+    admin: SocketAddr,
+    workers: u32,
+    backends: &[SocketAddr],
+    full: bool,
+) -> String {
     let d = dir.display();
     let mut conf = format!(
-        "listen: [\"127.0.0.1:{port}\"]\nthreads: {workers}\npid_file: {d}/tandem.pid\nupgrade_sock: {d}/upgrade.sock\n\
-         admin: {{ listen: \"{admin}\" }}\n"
+        "listen:\n  - \"127.0.0.1:{port}\"\n  - addr: \"127.0.0.1:{tls_port}\"\n    tls:\n      certificates:\n\
+         \x20       - {{ cert: \"{cert}\", key: \"{key}\" }}\n\
+         threads: {workers}\npid_file: {d}/tandem.pid\nupgrade_sock: {d}/upgrade.sock\n\
+         admin: {{ listen: \"{admin}\" }}\n",
+        tls_port = tls.port,
+        cert = tls.files.cert.display(),
+        key = tls.files.key.display(),
     );
     if full {
         let _ = write!(
@@ -340,12 +418,15 @@ mod tests {
     fn the_full_tandem_profile_has_checks_an_access_log_and_headers_and_the_bare_one_none() {
         let b = ["127.0.0.1:1".parse().expect("addr"), "127.0.0.1:2".parse().expect("addr")];
         let admin = "127.0.0.1:9".parse().expect("addr");
-        let full = tandem_conf(Path::new("/tmp/x"), 8080, admin, 2, &b, true);
-        let bare = tandem_conf(Path::new("/tmp/x"), 8080, admin, 2, &b, false);
+        let files = TlsFiles { cert: "/tmp/c.pem".into(), key: "/tmp/k.pem".into(), combined: "/tmp/ck.pem".into() };
+        let tls = Listener { port: 8443, files: &files };
+        let full = tandem_conf(Path::new("/tmp/x"), 8080, &tls, admin, 2, &b, true);
+        let bare = tandem_conf(Path::new("/tmp/x"), 8080, &tls, admin, 2, &b, false);
         for key in ["health_check", "access_log", "response_headers", "max_fails"] {
             assert!(full.contains(key), "{key} in {full}");
             assert!(!bare.contains(key), "{key} in {bare}");
         }
         assert!(bare.contains("threads: 2") && bare.contains("127.0.0.1:2"));
+        assert!(bare.contains("addr: \"127.0.0.1:8443\"") && bare.contains("cert: \"/tmp/c.pem\""), "{bare}");
     }
 }

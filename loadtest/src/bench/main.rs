@@ -2,7 +2,7 @@
 //! same run (`make bench`; method and results in `loadtest/README.md`).
 //!
 //! ```text
-//! bench [--rounds 10] [--duration 2s] [--workers 1,2] [--workloads tiny,4k,64k,post-1k,close]
+//! bench [--rounds 10] [--duration 2s] [--workers 1,2] [--workloads tiny,4k,64k,post-1k,close,tls-close,h2]
 //!       [--proxies nginx,haproxy,tandem-bare,tandem-unchecked,tandem-full] [--idle-connections 10000]
 //!       [--wrk-threads 2] [--wrk-connections 64] [--tandem target/release/tandem]
 //!       [--out target/bench] [--smoke] [--keep]
@@ -22,6 +22,7 @@ mod clock;
 mod duration;
 
 mod contenders;
+mod h2load;
 mod http;
 mod idle;
 mod plan;
@@ -42,7 +43,7 @@ use std::time::Duration;
 
 use clap::Parser;
 
-use contenders::{Backends, Contender, Programs};
+use contenders::{Backends, Contender, Programs, TlsFiles};
 use plan::{Plan, Proxy, Slot, Workload};
 use report::{Machine, MemoryRow, Report};
 use summary::Run;
@@ -59,7 +60,7 @@ struct Args {
     /// Worker counts, comma-separated (nginx worker_processes, HAProxy nbthread, tandem threads).
     #[arg(long, value_delimiter = ',')]
     workers: Option<Vec<u32>>,
-    /// Workloads, comma-separated: tiny, 4k, 64k, post-1k, close.
+    /// Workloads, comma-separated: tiny, 4k, 64k, post-1k, close, tls-close, h2.
     #[arg(long, value_delimiter = ',', value_parser = Workload::parse)]
     workloads: Option<Vec<Workload>>,
     /// Proxies, comma-separated: nginx, haproxy, tandem-bare, tandem-unchecked, tandem-full.
@@ -145,6 +146,7 @@ fn run(args: &Args, plan: Plan) -> Result<Report, String> {
         open_files,
     };
     let wrk_bin = find_program("wrk")?;
+    let h2load_bin = if plan.workloads.contains(&Workload::H2) { Some(find_program("h2load")?) } else { None };
     let script = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/wrk/bench.lua"));
     fs::create_dir_all(&args.out).map_err(|e| format!("{}: {e}", args.out.display()))?;
     let work = WorkDir::create(args.keep)?;
@@ -153,10 +155,11 @@ fn run(args: &Args, plan: Plan) -> Result<Report, String> {
 
     eprintln!("bench: backends and {} proxies in {}", plan.proxies.len() * plan.workers.len(), work.path.display());
     let backends = Backends::start(&work.path, &programs.nginx)?;
+    let tls = TlsFiles::make(&work.path)?;
     let mut contenders = Vec::new();
     for &workers in &plan.workers {
         for &proxy in &plan.proxies {
-            contenders.push(Contender::start(proxy, workers, &work.path, &programs, &backends)?);
+            contenders.push(Contender::start(proxy, workers, &work.path, &programs, &backends, &tls)?);
         }
     }
     let load = wrk::Load { threads: plan.wrk_threads, connections: plan.wrk_connections, duration: plan.duration };
@@ -175,7 +178,8 @@ fn run(args: &Args, plan: Plan) -> Result<Report, String> {
             .iter_mut()
             .find(|c| c.proxy == slot.proxy && c.workers == slot.workers)
             .ok_or("no contender for a slot")?;
-        let run = measure(slot, c, &backends, &wrk_bin, &script, load)?;
+        let tools = Tools { wrk: &wrk_bin, script: &script, h2load: h2load_bin.as_deref(), scratch: &work.path };
+        let run = measure(slot, c, &backends, &tools, load)?;
         eprintln!(
             "[{:>3}/{}] round {} {:<7} w{} {:<11} {:>8.0} req/s  p99 {:>6.2} ms  {:>6.1} µs/req{}",
             i + 1,
@@ -228,14 +232,21 @@ fn run(args: &Args, plan: Plan) -> Result<Report, String> {
     Ok(report)
 }
 
-/// One wrk run against `c`, with the proxy's CPU, peak memory and the
-/// upstream connections it opened over exactly that run.
+/// The load generators and where they keep scratch files.
+struct Tools<'a> {
+    wrk: &'a Path,
+    script: &'a Path,
+    h2load: Option<&'a Path>,
+    scratch: &'a Path,
+}
+
+/// One load run against `c` (wrk; h2load for `h2`), with the proxy's CPU,
+/// peak memory and the upstream connections it opened over exactly that run.
 fn measure(
     slot: &Slot,
     c: &mut Contender,
     backends: &Backends,
-    wrk_bin: &Path,
-    script: &Path,
+    tools: &Tools<'_>,
     load: wrk::Load,
 ) -> Result<Run, String> {
     c.check_alive()?;
@@ -244,7 +255,14 @@ fn measure(
     procs::reset_peak(pid);
     let scraper = (c.proxy == Proxy::TandemFull).then(|| c.admin.map(Scraper::start)).flatten();
     let cpu_before = procs::cpu_us(pid);
-    let result = wrk::run(wrk_bin, script, c.addr, slot.workload, load);
+    let addr = if slot.workload.is_tls() { c.tls_addr } else { c.addr };
+    let result = match (slot.workload, tools.h2load) {
+        (Workload::H2, Some(h2load)) => {
+            h2load::run(h2load, addr, slot.workload, load, &tools.scratch.join("h2load.log"))
+        }
+        (Workload::H2, None) => Err("h2load not found".to_string()),
+        _ => wrk::run(tools.wrk, tools.script, addr, slot.workload, load),
+    };
     let cpu_after = procs::cpu_us(pid);
     drop(scraper);
     let peak_rss_kib = procs::peak_rss_kib(pid);

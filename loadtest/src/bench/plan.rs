@@ -73,11 +73,28 @@ pub enum Workload {
     Post1k,
     /// The tiny GET on a new client connection per request (`Connection: close`).
     Close,
+    /// `close` over HTTPS: a full TLS handshake per request (wrk, HTTP/1.1).
+    TlsClose,
+    /// The tiny GET over HTTP/2 on TLS, kept alive, 10 streams at once per
+    /// connection (h2load).
+    H2,
 }
 
 impl Workload {
-    pub const ALL: [Workload; 5] =
-        [Workload::Tiny, Workload::Get4k, Workload::Get64k, Workload::Post1k, Workload::Close];
+    pub const ALL: [Workload; 7] = [
+        Workload::Tiny,
+        Workload::Get4k,
+        Workload::Get64k,
+        Workload::Post1k,
+        Workload::Close,
+        Workload::TlsClose,
+        Workload::H2,
+    ];
+
+    /// Sent to the proxy's TLS listener.
+    pub fn is_tls(self) -> bool {
+        matches!(self, Workload::TlsClose | Workload::H2)
+    }
 
     pub fn name(self) -> &'static str {
         match self {
@@ -86,6 +103,8 @@ impl Workload {
             Workload::Get64k => "64k",
             Workload::Post1k => "post-1k",
             Workload::Close => "close",
+            Workload::TlsClose => "tls-close",
+            Workload::H2 => "h2",
         }
     }
 
@@ -98,7 +117,7 @@ impl Workload {
     /// The path on the backends.
     pub fn path(self) -> &'static str {
         match self {
-            Workload::Tiny | Workload::Close => "/tiny",
+            Workload::Tiny | Workload::Close | Workload::TlsClose | Workload::H2 => "/tiny",
             Workload::Get4k => "/4k",
             Workload::Get64k => "/64k",
             Workload::Post1k => "/post",
@@ -113,6 +132,8 @@ impl Workload {
             Workload::Get64k => "GET, 64 KiB 200",
             Workload::Post1k => "POST, 1 KiB body, 2-byte 200",
             Workload::Close => "GET, 2-byte 200, new connection per request",
+            Workload::TlsClose => "HTTPS GET, 2-byte 200, new TLS connection (full handshake) per request",
+            Workload::H2 => "HTTP/2 GET over TLS, 2-byte 200, kept alive, 10 streams per connection (h2load)",
         }
     }
 }

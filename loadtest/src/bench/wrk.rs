@@ -38,10 +38,11 @@ pub fn run(wrk: &Path, script: &Path, addr: SocketAddr, workload: Workload, load
         .arg("5s")
         .arg("-s")
         .arg(script);
-    if workload == Workload::Close {
+    if matches!(workload, Workload::Close | Workload::TlsClose) {
         cmd.arg("-H").arg("Connection: close");
     }
-    cmd.arg(format!("http://{addr}{}", workload.path()));
+    let scheme = if workload.is_tls() { "https" } else { "http" };
+    cmd.arg(format!("{scheme}://{addr}{}", workload.path()));
     if workload == Workload::Post1k {
         cmd.arg("--").arg("post");
     }

@@ -14,10 +14,17 @@ fn urls_give_host_port_and_base_path() {
 }
 
 #[test]
-fn only_plain_http_urls_are_accepted() {
-    assert!(Target::parse("https://example.com/").unwrap_err().contains("only http://"));
+fn only_http_and_https_urls_are_accepted() {
+    assert!(Target::parse("ftp://example.com/").unwrap_err().contains("only http:// and https://"));
     assert!(Target::parse("10.0.0.1").is_err());
     assert!(Target::parse("not a url").is_err());
+    assert!(Target::parse("http://10.0.0.1/").unwrap().tls.is_none());
+}
+
+#[test]
+fn an_https_url_names_a_missing_ca_file() {
+    let err = Target::parse_trusting("https://10.0.0.1/", std::path::Path::new("/nonexistent/ca.pem")).unwrap_err();
+    assert!(err.contains("/nonexistent/ca.pem"), "{err}");
 }
 
 #[test]
