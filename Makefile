@@ -29,8 +29,9 @@ DEB_PACKAGES := cmake nginx-light curl pkg-config mariadb-server mariadb-client 
 # Only the tests need these: chromium (headless) for the status page's browser
 # test and the lab's HTTPS check (libnss3-tools: certutil, to trust the lab
 # CA); haproxy and wrk for the benchmark's smoke run; openssl (s_client) for
-# the TLS tests and the benchmark; h2load (nghttp2-client) for its h2 workload.
-TEST_PACKAGES := chromium libnss3-tools haproxy wrk openssl nghttp2-client
+# the TLS tests and the benchmark; h2load (nghttp2-client) for its h2 workload;
+# pebble, the ACME test CA, for the ACME test.
+TEST_PACKAGES := chromium libnss3-tools haproxy wrk openssl nghttp2-client pebble
 EXAMPLES := $(wildcard lb/examples/*.yaml)
 
 .PHONY: up down status drill run test test-lab deps test-deps build build-lab check-examples lint clean \

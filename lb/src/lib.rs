@@ -6,6 +6,7 @@
 //! - [`http1`]: HTTP/1.x heads and bodies, parsed and written, without I/O.
 //! - [`proxy`]: the request path (tandem's HTTP/1 proxy, a Pingora service).
 //! - [`runtime`]: the state built from one config (groups, peers, counters).
+//! - [`acme`]: certificates by ACME (HTTP-01), renewed and swapped in live.
 //! - [`tls`]: TLS listeners' certificates (SNI, checks, reload).
 //! - [`live`]: the process's current runtime, reloads and runtime API changes.
 //! - [`stats`]: per-server and per-listener counters, latency histograms.
@@ -15,6 +16,7 @@
 //! - [`server`]: assembles the Pingora server from a config.
 
 pub mod access_log;
+pub mod acme;
 pub mod admin;
 pub mod config;
 pub mod control;

@@ -58,6 +58,7 @@ pub fn build(live: Arc<Live>, upgrade: bool) -> pingora::Result<Server> {
     server.add_service(admin);
 
     server.add_service(background_service("health checks", HealthChecker::new(live.clone())));
+    server.add_service(background_service("acme", crate::acme::AcmeService::new(live.clone())));
     server.add_service(background_service("control", Control::new(live)));
     Ok(server)
 }

@@ -57,7 +57,7 @@ impl AdminApp {
             }
             Route::BadRequest(message) => error_reply(400, &message),
             Route::NotFound => error_reply(404, "no such endpoint (see / for the status page)"),
-            Route::ChangeServer { .. } | Route::Reload => {
+            Route::ChangeServer { .. } | Route::Reload | Route::AcmeRenew => {
                 if let Err(denied) = self.authorize(session) {
                     let client = session.client_addr().map(|a| a.to_string()).unwrap_or_default();
                     warn!("admin: refused {} {} from {client}: {}", req.method, req.uri.path(), denied.message());
@@ -113,6 +113,13 @@ impl AdminApp {
                         "needs_upgrade": report.needs_upgrade,
                     }),
                 )
+            }
+            Route::AcmeRenew => {
+                if self.live.config().acme.is_none() {
+                    return error_reply(404, "no acme section in the running config");
+                }
+                self.live.acme.renew_now.notify_one();
+                json_reply(202, &json!({ "ok": true, "queued": true, "status": "/status.json acme" }))
             }
             _ => error_reply(500, "not a changing call"),
         }

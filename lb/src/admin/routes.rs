@@ -17,6 +17,8 @@ pub enum Route {
     },
     /// `POST /api/reload`
     Reload,
+    /// `POST /api/acme/renew`: obtain the ACME certificate now.
+    AcmeRenew,
     /// The path exists but not with this method; the allowed one.
     WrongMethod(&'static str),
     /// A known action with a bad argument (weight).
@@ -35,6 +37,7 @@ pub fn route(method: &str, path: &str, query: Option<&str>) -> Route {
         "/metrics" => return read(Route::Metrics),
         "/healthz" => return read(Route::Healthz),
         "/api/reload" => return if method == "POST" { Route::Reload } else { Route::WrongMethod("POST") },
+        "/api/acme/renew" => return if method == "POST" { Route::AcmeRenew } else { Route::WrongMethod("POST") },
         _ => {}
     }
     let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
@@ -119,6 +122,8 @@ mod tests {
         assert_eq!(route("POST", "/api/upstreams/app/servers/0/explode", None), Route::NotFound);
         assert_eq!(route("POST", "/api/reload", None), Route::Reload);
         assert_eq!(route("GET", "/api/reload", None), Route::WrongMethod("POST"));
+        assert_eq!(route("POST", "/api/acme/renew", None), Route::AcmeRenew);
+        assert_eq!(route("GET", "/api/acme/renew", None), Route::WrongMethod("POST"));
     }
 
     #[test]

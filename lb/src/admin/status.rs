@@ -28,6 +28,8 @@ pub struct StatusReport {
     pub listeners: Vec<ListenerStatus>,
     /// The TLS listeners' certificates, in `listen` order.
     pub certificates: Vec<CertificateStatus>,
+    /// Certificates by ACME; null without an `acme` section.
+    pub acme: Option<AcmeReport>,
     /// Client requests and connections refused, by reason (all listeners).
     pub client_refusals: std::collections::BTreeMap<&'static str, u64>,
     pub access_log: AccessLogStatus,
@@ -68,6 +70,25 @@ pub struct ListenerStatus {
     /// TLS listeners: handshakes completed, and failed or timed out.
     pub tls_handshakes: u64,
     pub tls_handshake_failures: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AcmeReport {
+    pub directory: String,
+    pub domains: Vec<String>,
+    /// starting, obtaining, valid, failed (a certificate may still be served).
+    pub state: &'static str,
+    pub not_after: Option<String>,
+    pub next_attempt: Option<String>,
+    pub last_attempt: Option<String>,
+    pub last_success: Option<String>,
+    /// Why the last attempt failed; null after a success.
+    pub last_error: Option<String>,
+    /// Failed attempts in a row.
+    pub failures: u32,
+    /// Since start: certificates obtained, attempts failed.
+    pub obtained: u64,
+    pub failed: u64,
 }
 
 #[derive(Debug, Serialize)]
@@ -195,6 +216,7 @@ pub fn health(live: &Live) -> (bool, &'static str) {
 pub fn build(live: &Live) -> StatusReport {
     let now = SystemTime::now();
     let state = live.config_state();
+    let config = live.config();
     let (reloads_ok, reloads_failed) = live.reload_counts();
     let runtime = live.runtime();
     let upstreams: Vec<UpstreamStatus> = runtime
@@ -275,6 +297,22 @@ pub fn build(live: &Live) -> StatusReport {
                 }
             })
             .collect(),
+        acme: config.acme.as_ref().map(|a| {
+            let st = live.acme.status();
+            AcmeReport {
+                directory: a.directory.clone(),
+                domains: a.domains.clone(),
+                state: if st.state.is_empty() { "starting" } else { st.state },
+                not_after: st.not_after.map(rfc3339),
+                next_attempt: st.next_attempt.map(rfc3339),
+                last_attempt: st.last_attempt.map(rfc3339),
+                last_success: st.last_success.map(rfc3339),
+                last_error: st.last_error,
+                failures: st.failures,
+                obtained: st.obtained,
+                failed: st.failed,
+            }
+        }),
         client_refusals: live.refusals.snapshot().into_iter().collect(),
         access_log: AccessLogStatus { enabled: live.access_log().is_some(), dropped: crate::access_log::dropped() },
         upstreams,

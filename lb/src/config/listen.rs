@@ -17,10 +17,11 @@ use std::path::PathBuf;
 
 use super::address::parse_listen;
 use super::error::Report;
-use super::model::{Alpn, CertificateFiles, Listen, ListenTls, TlsVersion};
+use super::model::{Acme, Alpn, CertificateFiles, Listen, ListenTls, TlsVersion};
 use super::raw::{ListenList, RawListen, RawTls};
 
-pub(crate) fn listen(raw: Option<ListenList>, report: &mut Report<'_>) -> Vec<Listen> {
+/// `acme`: the validated `acme` section, for `{ acme: true }` certificates.
+pub(crate) fn listen(raw: Option<ListenList>, acme: Option<&Acme>, report: &mut Report<'_>) -> Vec<Listen> {
     let entries = match raw {
         None => {
             report.error("listen", "is required: one or more ip:port addresses, e.g. 0.0.0.0:8080");
@@ -43,7 +44,7 @@ pub(crate) fn listen(raw: Option<ListenList>, report: &mut Report<'_>) -> Vec<Li
             report.error(&addr_path, "is required: the ip:port to listen on, e.g. 0.0.0.0:443");
             continue;
         };
-        let tls = tls.map(|t| listen_tls(t, &format!("{path}.tls"), report));
+        let tls = tls.map(|t| listen_tls(t, &format!("{path}.tls"), acme, report));
         match parse_listen(&text) {
             Ok(addr) if out.iter().any(|l| l.addr == addr) => {
                 report.error(&addr_path, format!("{addr} is listed twice"));
@@ -55,7 +56,7 @@ pub(crate) fn listen(raw: Option<ListenList>, report: &mut Report<'_>) -> Vec<Li
     out
 }
 
-fn listen_tls(raw: RawTls, path: &str, report: &mut Report<'_>) -> ListenTls {
+fn listen_tls(raw: RawTls, path: &str, acme: Option<&Acme>, report: &mut Report<'_>) -> ListenTls {
     let certificates = match raw.certificates {
         None => {
             report.error(&format!("{path}.certificates"), "is required: one or more { cert: FILE, key: FILE }");
@@ -70,6 +71,9 @@ fn listen_tls(raw: RawTls, path: &str, report: &mut Report<'_>) -> ListenTls {
             .enumerate()
             .filter_map(|(j, c)| {
                 let at = format!("{path}.certificates[{j}]");
+                if c.acme == Some(true) {
+                    return acme_certificate(c.cert.is_some() || c.key.is_some(), acme, at, report);
+                }
                 let cert = file(c.cert, &format!("{at}.cert"), "the certificate chain (PEM)", report);
                 let key = file(c.key, &format!("{at}.key"), "the private key (PEM)", report);
                 Some(CertificateFiles {
@@ -79,6 +83,7 @@ fn listen_tls(raw: RawTls, path: &str, report: &mut Report<'_>) -> ListenTls {
                     cert_line: report.line(&format!("{at}.cert")),
                     key_line: report.line(&format!("{at}.key")),
                     key_path: at,
+                    acme: false,
                 })
             })
             .collect(),
@@ -123,6 +128,32 @@ fn listen_tls(raw: RawTls, path: &str, report: &mut Report<'_>) -> ListenTls {
         }
     };
     ListenTls { certificates, protocols, min_version }
+}
+
+/// `{ acme: true }`: the certificate in the ACME state directory.
+fn acme_certificate(
+    with_files: bool,
+    acme: Option<&Acme>,
+    at: String,
+    report: &mut Report<'_>,
+) -> Option<CertificateFiles> {
+    if with_files {
+        report.error(&format!("{at}.acme"), "takes no cert or key: the ACME certificate's files are in acme.state_dir");
+        return None;
+    }
+    let Some(acme) = acme else {
+        report.error(&format!("{at}.acme"), "needs the top-level `acme` section (directory, domains, state_dir)");
+        return None;
+    };
+    Some(CertificateFiles {
+        cert: acme.cert_file(),
+        key: acme.key_file(),
+        line: report.line(&at),
+        cert_line: None,
+        key_line: None,
+        key_path: at,
+        acme: true,
+    })
 }
 
 fn file(value: Option<String>, path: &str, what: &str, report: &mut Report<'_>) -> Option<PathBuf> {

@@ -7,6 +7,7 @@
 //! Server hostnames are resolved here (blocking), as nginx resolves them when it
 //! reads its configuration.
 
+mod acme;
 mod address;
 pub mod client;
 mod duration;

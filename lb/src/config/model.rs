@@ -40,6 +40,36 @@ pub struct Config {
     pub response_headers: Vec<(String, String)>,
     /// Limits and timeouts on client connections (nginx's defaults).
     pub client: ClientLimits,
+    /// Certificates by ACME, when configured.
+    pub acme: Option<Acme>,
+}
+
+/// The `acme` section: see `config/acme.rs`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Acme {
+    /// The CA's directory URL (https://).
+    pub directory: String,
+    /// Contact for the account (`mailto:`); none by default.
+    pub email: Option<String>,
+    /// The names of the one certificate, lowercase; IP literals allowed.
+    pub domains: Vec<String>,
+    /// The account key, the certificate and key, and the HTTP-01 tokens
+    /// (`challenges/`): shared by both balancers of a pair when it is on a
+    /// shared filesystem.
+    pub state_dir: PathBuf,
+    /// Trust only this CA for the directory's HTTPS (a test CA such as
+    /// pebble's); default the system's.
+    pub ca: Option<PathBuf>,
+}
+
+impl Acme {
+    pub fn cert_file(&self) -> PathBuf {
+        self.state_dir.join("cert.pem")
+    }
+
+    pub fn key_file(&self) -> PathBuf {
+        self.state_dir.join("key.pem")
+    }
 }
 
 /// One `listen` entry: an address, and TLS settings when it terminates TLS.
@@ -75,6 +105,9 @@ pub struct CertificateFiles {
     /// The lines of its `cert` and `key` keys.
     pub cert_line: Option<usize>,
     pub key_line: Option<usize>,
+    /// `{ acme: true }`: the files are the ACME state's (`acme.state_dir`),
+    /// which may not exist yet or be expired: skipped then, not an error.
+    pub acme: bool,
 }
 
 /// An ALPN protocol tandem serves.

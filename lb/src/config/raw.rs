@@ -36,6 +36,17 @@ pub(crate) struct RawConfig {
     pub keepalive_requests: Option<u32>,
     pub send_timeout: Option<Scalar>,
     pub max_client_connections: Option<u32>,
+    pub acme: Option<RawAcme>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "an acme mapping (directory, email, domains, state_dir, ca)")]
+pub(crate) struct RawAcme {
+    pub directory: Option<String>,
+    pub email: Option<String>,
+    pub domains: Option<StringList>,
+    pub state_dir: Option<String>,
+    pub ca: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -134,10 +145,11 @@ pub(crate) struct RawTls {
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields, expecting = "a certificate mapping (cert, key)")]
+#[serde(deny_unknown_fields, expecting = "a certificate mapping (cert and key, or acme: true)")]
 pub(crate) struct RawCertificate {
     pub cert: Option<String>,
     pub key: Option<String>,
+    pub acme: Option<bool>,
 }
 
 impl<'de> Deserialize<'de> for RawListen {

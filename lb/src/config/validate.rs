@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use super::acme;
 use super::address::is_hostname;
 use super::client;
 use super::duration::parse_duration;
@@ -24,7 +25,8 @@ const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// Builds the model. The result is only meaningful if `report` is still clean.
 pub(crate) fn validate(raw: RawConfig, report: &mut Report<'_>) -> Config {
-    let listen = listen::listen(raw.listen, report);
+    let acme = acme::acme(raw.acme, report);
+    let listen = listen::listen(raw.listen, acme.as_ref(), report);
 
     let threads = raw.threads.unwrap_or(DEFAULT_THREADS);
     if !(1..=MAX_THREADS).contains(&threads) {
@@ -105,6 +107,7 @@ pub(crate) fn validate(raw: RawConfig, report: &mut Report<'_>) -> Config {
         upgrade_sock,
         response_headers,
         client,
+        acme,
     }
 }
 

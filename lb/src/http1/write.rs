@@ -299,6 +299,32 @@ fn own_response(
     }
 }
 
+/// A small answer of tandem's own with a text body (an ACME challenge's
+/// key authorization).
+pub fn text_response(
+    out: &mut Vec<u8>,
+    status: u16,
+    body: &[u8],
+    extra: &[(HeaderName, HeaderValue)],
+    conn: ClientConnection,
+    head_only: bool,
+) {
+    let reason = http::StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()).unwrap_or("OK");
+    out.extend_from_slice(b"HTTP/1.1 ");
+    status_digits(out, status);
+    out.push(b' ');
+    out.extend_from_slice(reason.as_bytes());
+    out.extend_from_slice(b"\r\nContent-Type: text/plain\r\nContent-Length: ");
+    decimal(out, body.len() as u64);
+    out.extend_from_slice(b"\r\n");
+    extra_fields(out, extra);
+    connection_field(out, conn);
+    out.extend_from_slice(b"\r\n");
+    if !head_only {
+        out.extend_from_slice(body);
+    }
+}
+
 /// `100 Continue`, for a client that sent `Expect: 100-continue`.
 pub const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
 

@@ -106,6 +106,8 @@ pub struct Live {
     /// proxy workers compare it (one atomic load) to refresh their copies.
     swaps: AtomicU64,
     pub started_at: SystemTime,
+    /// The ACME service's tokens and status (`crate::acme`).
+    pub acme: crate::acme::AcmeShared,
 }
 
 impl Live {
@@ -135,6 +137,7 @@ impl Live {
             changes: tokio::sync::watch::channel(1).0,
             swaps: AtomicU64::new(0),
             started_at: now,
+            acme: crate::acme::AcmeShared::default(),
         })
     }
 
@@ -244,6 +247,19 @@ impl Live {
             );
         }
         report
+    }
+
+    /// Re-read the TLS listeners' certificates of the running config (a
+    /// new ACME certificate) and swap them in; the running ones stay on error.
+    pub fn refresh_tls(&self) -> Result<(), ConfigErrors> {
+        let _one_reload_at_a_time = lock(&self.reloading);
+        let config = self.config();
+        let mut tls = TlsSet::load(&config, &self.path.display().to_string(), SystemTime::now())?;
+        let running_tls = self.boot.listen.iter().filter(|l| l.tls.is_some()).map(|l| l.addr);
+        tls.keep_running(&self.tls.load(), running_tls);
+        self.tls.store(Arc::new(tls));
+        self.swaps.fetch_add(1, Release);
+        Ok(())
     }
 
     /// Apply a runtime API call to every server `server` names in group

@@ -80,6 +80,12 @@ pub async fn handle(w: &Worker, client: &mut Client, buf: &mut Buffer, s: &mut S
             return refuse(w, &view, client, buf, req, out, started, 413, Some(Refusal::BodyTooLarge)).await;
         }
     }
+    if view.runtime.acme_dir.is_some() && !client.stream.is_tls() {
+        if let Some(token) = req.path(buf).strip_prefix(ACME_CHALLENGE) {
+            let token = token.to_vec();
+            return Box::pin(acme_challenge(w, &view, client, buf, req, out, started, may_keep, &token)).await;
+        }
+    }
     let Some(route) = view.runtime.router.find(req.host(buf), req.path(buf)) else {
         let keep = req.body == BodyKind::None && may_keep;
         let ok = respond::error(client, out, &view, 404, client_connection(req, keep), is_head).await;
@@ -180,6 +186,50 @@ pub async fn handle(w: &Worker, client: &mut Client, buf: &mut Buffer, s: &mut S
         buf.extend_from_slice(&rest);
     }
     keep && body_complete && may_keep && !w.stopping()
+}
+
+/// Where an ACME CA asks for an HTTP-01 challenge's answer (RFC 8555 8.3).
+const ACME_CHALLENGE: &[u8] = b"/.well-known/acme-challenge/";
+
+/// An HTTP-01 challenge on a plain listener: the key authorization of a
+/// token this process published, else one in `acme.state_dir/challenges/`
+/// (published by the other balancer of a pair sharing the directory); 404
+/// otherwise. Never proxied.
+#[allow(clippy::too_many_arguments)]
+async fn acme_challenge(
+    w: &Worker,
+    view: &View,
+    client: &mut Client,
+    buf: &mut Buffer,
+    req: &RequestHead,
+    out: &mut Vec<u8>,
+    started: Instant,
+    may_keep: bool,
+    token: &[u8],
+) -> bool {
+    let mut answer = None;
+    if crate::acme::state::is_token(token) {
+        let token = String::from_utf8_lossy(token);
+        answer = w.live.acme.key_authorization(&token);
+        if answer.is_none() {
+            if let Some(dir) = &view.runtime.acme_dir {
+                answer = tokio::fs::read_to_string(dir.join("challenges").join(&*token)).await.ok();
+            }
+        }
+    }
+    let keep = req.body == BodyKind::None && may_keep;
+    let status = if answer.is_some() { 200 } else { 404 };
+    out.clear();
+    let conn = client_connection(req, keep);
+    match &answer {
+        Some(a) => write::text_response(out, 200, a.as_bytes(), &view.runtime.response_headers, conn, req.is_head(buf)),
+        None => write::error_response(out, 404, &view.runtime.response_headers, conn, req.is_head(buf)),
+    }
+    let ok =
+        io::write_all(&mut client.stream, &mut [IoSlice::new(out)], view.runtime.client.send_timeout).await.is_ok();
+    client.linger = req.body != BodyKind::None;
+    finish(w, view, client, buf, req, &Done::own(started, if ok { status } else { 499 }), req.len);
+    ok && keep
 }
 
 /// A plain-HTTP request on an `https_redirect` route: 301 (GET, HEAD) or

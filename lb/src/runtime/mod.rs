@@ -35,6 +35,9 @@ pub struct Runtime {
     /// Where `https_redirect` routes send plain-HTTP requests: the port of
     /// the first TLS listener (none when there is no TLS listener).
     pub https_port: Option<u16>,
+    /// `acme.state_dir` when ACME is configured: the plain listeners answer
+    /// HTTP-01 challenges (from memory, else from its `challenges/`).
+    pub acme_dir: Option<std::path::PathBuf>,
 }
 
 /// One upstream group at run time.
@@ -97,6 +100,7 @@ impl Runtime {
             response_headers,
             client: config.client,
             https_port,
+            acme_dir: config.acme.as_ref().map(|a| a.state_dir.clone()),
         }
     }
 

@@ -190,6 +190,7 @@ mod tests {
             line: None,
             cert_line: None,
             key_line: None,
+            acme: false,
         };
         let provider = rustls::crypto::aws_lc_rs::default_provider();
         let e = load(&files, "127.0.0.1:443", &provider, SystemTime::now()).expect_err("missing file");

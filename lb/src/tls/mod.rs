@@ -97,6 +97,12 @@ fn listener(
                 keys.push((info.names.clone(), key));
                 infos.push(info);
             }
+            // The ACME certificate may not be there yet, or have expired
+            // while the CA was unreachable: not the config's fault. Served
+            // without it until `crate::acme` gets one.
+            Err(e) if files.acme => {
+                log::warn!("{listener}: no usable ACME certificate yet ({}: {})", files.key_path, e.message);
+            }
             Err(e) => errors.push(ConfigError {
                 path: format!("{}.{}", files.key_path, e.key),
                 line: if e.key == "cert" { files.cert_line } else { files.key_line }.or(files.line),

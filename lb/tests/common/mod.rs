@@ -297,7 +297,8 @@ impl Proxy {
         Proxy::start_full(listen_extra, body, 2, "", &[])
     }
 
-    fn start_full(listen_extra: &str, body: &str, threads: usize, admin_keys: &str, args: &[&str]) -> Proxy {
+    /// Every option: more `listen` entries, worker threads, admin keys, arguments.
+    pub fn start_full(listen_extra: &str, body: &str, threads: usize, admin_keys: &str, args: &[&str]) -> Proxy {
         let [port, admin_port] = free_ports();
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
         let admin: SocketAddr = format!("127.0.0.1:{admin_port}").parse().expect("addr");

@@ -30,6 +30,9 @@
 //! `listen[1].tls.certificates[0]`, plus `names`, comma-separated):
 //! - `tandem_tls_certificate_expiry_seconds` gauge: seconds until it expires
 //!   (negative once expired); alert on it as on `ssl_certificate` expiry.
+//! - `tandem_acme_orders_total{result="ok"|"failed"}` counter: ACME
+//!   attempts since start (absent without an `acme` section).
+//! - `tandem_acme_failures_in_a_row` gauge: 0 once an attempt succeeds.
 //!
 //! Per upstream group:
 //! - `tandem_upstream_usable_servers{upstream}` gauge.
@@ -132,6 +135,22 @@ const METRICS: &[Metric] = &[
         kind: Kind::Gauge,
         help: "Seconds until the certificate's notAfter; negative once expired.",
         source: Source::Report(tls_certificate_expiry),
+    },
+    Metric {
+        name: "tandem_acme_orders_total",
+        kind: Kind::Counter,
+        help: "ACME certificate attempts since start: obtained (ok) or failed.",
+        source: Source::Report(acme_orders),
+    },
+    Metric {
+        name: "tandem_acme_failures_in_a_row",
+        kind: Kind::Gauge,
+        help: "Failed ACME attempts since the last success.",
+        source: Source::Report(|s, f| {
+            if let Some(a) = &s.report.acme {
+                f.sample("", &[], u64::from(a.failures));
+            }
+        }),
     },
     Metric {
         name: "tandem_upstream_usable_servers",
@@ -443,6 +462,13 @@ fn tls_certificate_expiry(s: &Scrape<'_>, f: &mut Family<'_>) {
     for c in &s.report.certificates {
         let names = c.names.join(",");
         f.sample("", &[(LISTENER, &c.listener), ("cert", &c.key_path), ("names", &names)], c.expires_in_s);
+    }
+}
+
+fn acme_orders(s: &Scrape<'_>, f: &mut Family<'_>) {
+    if let Some(a) = &s.report.acme {
+        f.sample("", &[("result", "ok")], a.obtained);
+        f.sample("", &[("result", "failed")], a.failed);
     }
 }
 
