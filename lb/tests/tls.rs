@@ -583,3 +583,46 @@ fn an_http2_connection_with_no_open_stream_is_closed_after_keepalive_timeout() {
     });
     assert_eq!(app.hits(), 3);
 }
+
+#[test]
+fn an_upstream_group_with_tls_is_reached_over_verified_tls_with_its_sni_and_checked_over_tls() {
+    let dir = temp_dir("tls-upstream");
+    let pki = Pki::new(&dir);
+    let app = pki.issue("app", &["app.test"], false);
+    let origin = common::nginx::Nginx::start_tls_origin(&app.cert, &app.key);
+    let other = Pki::new(&temp_dir("tls-upstream-other"));
+    let group = |name: &str, tls: &str| {
+        format!(
+            "  {name}:\n    tls: {tls}\n    health_check: {{ path: /healthz, interval: 200ms, timeout: 1s }}\n    servers: [{{ addr: \"{}\" }}]\n",
+            origin.addr
+        )
+    };
+    let body = format!(
+        "upstreams:\n{}{}{}routes:\n  - {{ path_prefix: /wrong/, upstream: wrong_ca }}\n  - {{ path_prefix: /blind/, upstream: blind }}\n  - {{ path_prefix: /, upstream: good }}\n",
+        group("good", &format!("{{ sni: app.test, ca: \"{}\" }}", pki.ca_file().display())),
+        group("wrong_ca", &format!("{{ sni: app.test, ca: \"{}\" }}", other.ca_file().display())),
+        group("blind", "{ verify: false }"),
+    );
+    let proxy = Proxy::start(&body);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while proxy.server_status("good", origin.addr)["active_check"] != "up" {
+        assert!(Instant::now() < deadline, "the TLS health check never passed: {}", proxy.log());
+        thread::sleep(Duration::from_millis(50));
+    }
+    let r = proxy.get("/x");
+    assert_eq!((r.status, r.body.as_str()), (200, "sni=app.test"), "verified, and the configured SNI sent");
+    // A second request (on the pooled TLS connection while it stays open).
+    assert_eq!(proxy.get("/y").status, 200);
+    let r = proxy.get("/blind/x");
+    assert_eq!((r.status, r.body.as_str()), (200, "sni="), "verify: false accepts any certificate; an IP gets no SNI");
+    let r = proxy.get("/wrong/x");
+    assert_eq!(r.status, 502, "a certificate from another CA is refused: {}", r.body);
+    let wrong = proxy.server_status("wrong_ca", origin.addr);
+    assert!(wrong["failures"]["connect_error"].as_u64().unwrap_or(0) >= 1, "{wrong}");
+    // Its checks fail the same way (it starts up: `fall` failures take it down).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while proxy.server_status("wrong_ca", origin.addr)["active_check"] != "down" {
+        assert!(Instant::now() < deadline, "the TLS check against the wrong CA never failed: {}", proxy.log());
+        thread::sleep(Duration::from_millis(50));
+    }
+}

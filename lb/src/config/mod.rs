@@ -24,6 +24,7 @@ mod response_headers;
 mod server;
 mod size;
 mod upstream;
+mod upstream_tls;
 mod validate;
 
 use std::path::Path;

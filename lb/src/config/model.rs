@@ -270,6 +270,22 @@ pub struct Upstream {
     pub servers: Vec<Server>,
     /// Optional active health checks.
     pub health_check: Option<HealthCheck>,
+    /// TLS to the servers (and their active checks); default off.
+    pub tls: Option<UpstreamTls>,
+}
+
+/// An upstream group's TLS (see `config/upstream_tls.rs`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpstreamTls {
+    /// The name sent (SNI) and verified; default each server's host as
+    /// written (none for an IP address, which is then verified as one).
+    pub sni: Option<String>,
+    /// Verify the server's certificate; default true.
+    pub verify: bool,
+    /// Trust these CAs instead of the system's.
+    pub ca: Option<PathBuf>,
+    /// The line of the group's `tls` key, for errors found reading `ca`.
+    pub line: Option<usize>,
 }
 
 /// Balancing method (nginx: default round robin, `least_conn`, `ip_hash`, `hash`).

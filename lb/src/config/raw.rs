@@ -78,6 +78,7 @@ pub(crate) struct RawUpstream {
     pub next_upstream_timeout: Option<Scalar>,
     pub servers: Option<Vec<RawServer>>,
     pub health_check: Option<RawHealthCheck>,
+    pub tls: Option<super::upstream_tls::RawUpstreamTls>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -33,6 +33,7 @@ pub(super) fn validate_upstream(name: String, raw: RawUpstream, path: &str, repo
         duration(report, &format!("{path}.next_upstream_timeout"), raw.next_upstream_timeout.as_ref(), Duration::ZERO);
     let servers = servers(raw.servers, &balance, &format!("{path}.servers"), report);
     let health_check = raw.health_check.map(|hc| health_check(hc, &format!("{path}.health_check"), report));
+    let tls = super::upstream_tls::upstream_tls(raw.tls, &format!("{path}.tls"), report);
     Upstream {
         name,
         balance,
@@ -44,6 +45,7 @@ pub(super) fn validate_upstream(name: String, raw: RawUpstream, path: &str, repo
         next_upstream_timeout,
         servers,
         health_check,
+        tls,
     }
 }
 

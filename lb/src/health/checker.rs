@@ -34,10 +34,12 @@ impl BackgroundService for HealthChecker {
         let mut changes = self.live.subscribe();
         loop {
             let runtime = self.live.runtime().clone();
+            let tls = self.live.tls_arc();
             let mut loops = JoinSet::new();
             for up in &runtime.upstreams {
                 if up.config.health_check.is_some() {
-                    loops.spawn(check_group(up.clone()));
+                    let connector = up.config.tls.as_ref().and_then(|_| tls.upstream(&up.config.name)).cloned();
+                    loops.spawn(check_group(up.clone(), connector));
                 }
             }
             let stop = tokio::select! {
@@ -54,7 +56,8 @@ impl BackgroundService for HealthChecker {
 
 /// Probe every server of `up` each interval (the first round at once), all
 /// servers in parallel, until aborted.
-async fn check_group(up: Arc<UpstreamRuntime>) {
+/// `tls`: the group's connector when it has `tls` (probes go over TLS too).
+async fn check_group(up: Arc<UpstreamRuntime>, tls: Option<tokio_rustls::TlsConnector>) {
     let Some(check) = up.config.health_check.clone() else { return };
     let check = Arc::new(check);
     let mut counters = vec![Counter::default(); up.config.servers.len()];
@@ -70,7 +73,9 @@ async fn check_group(up: Arc<UpstreamRuntime>) {
             }
             let host = check.host.clone().unwrap_or_else(|| server.name.clone());
             let (addr, check) = (server.addr, check.clone());
-            probes.spawn(async move { (index, probe(addr, &host, &check).await) });
+            let sni = up.config.tls.as_ref().and_then(|t| t.sni.as_deref());
+            let probe_tls = tls.clone().and_then(|c| Some((c, crate::tls::upstream::server_name(sni, &server.name)?)));
+            probes.spawn(async move { (index, probe(addr, &host, &check, probe_tls).await) });
         }
         while let Some(done) = probes.join_next().await {
             let Ok((index, result)) = done else { continue };

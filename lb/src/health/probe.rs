@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::config::HealthCheck;
@@ -12,24 +12,41 @@ use crate::config::HealthCheck;
 /// The longest status line + headers a probe reads before giving up.
 const MAX_HEAD: usize = 8 * 1024;
 
-/// Probe `addr`; `host` is the Host header to send. `Err` says why it failed.
-pub async fn probe(addr: SocketAddr, host: &str, check: &HealthCheck) -> Result<(), String> {
-    match tokio::time::timeout(check.timeout, probe_inner(addr, host, check)).await {
+/// TLS for the probes of a group with `tls`: its connector, and the name
+/// each server is verified as.
+pub type ProbeTls = Option<(tokio_rustls::TlsConnector, rustls_pki_types::ServerName<'static>)>;
+
+/// Probe `addr`; `host` is the Host header to send; with `tls` the `GET`
+/// goes over TLS (a `tcp` check stays a TCP connect). `Err` says why it failed.
+pub async fn probe(addr: SocketAddr, host: &str, check: &HealthCheck, tls: ProbeTls) -> Result<(), String> {
+    match tokio::time::timeout(check.timeout, probe_inner(addr, host, check, tls)).await {
         Ok(result) => result,
         Err(_) => Err(format!("timed out after {}", fmt_duration(check.timeout))),
     }
 }
 
-async fn probe_inner(addr: SocketAddr, host: &str, check: &HealthCheck) -> Result<(), String> {
-    let mut stream = TcpStream::connect(addr).await.map_err(|e| format!("connect: {e}"))?;
+async fn probe_inner(addr: SocketAddr, host: &str, check: &HealthCheck, tls: ProbeTls) -> Result<(), String> {
+    let stream = TcpStream::connect(addr).await.map_err(|e| format!("connect: {e}"))?;
     if check.tcp {
         return Ok(());
     }
+    match tls {
+        None => get(stream, host, check).await,
+        Some((connector, name)) => {
+            let stream = connector.connect(name, stream).await.map_err(|e| format!("TLS: {e}"))?;
+            get(stream, host, check).await
+        }
+    }
+}
+
+/// The check's `GET` on a connected stream, and its verdict.
+async fn get<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, host: &str, check: &HealthCheck) -> Result<(), String> {
     let request = format!(
         "GET {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: tandem-health-check\r\nConnection: close\r\n\r\n",
         check.path, host
     );
     stream.write_all(request.as_bytes()).await.map_err(|e| format!("send: {e}"))?;
+    stream.flush().await.map_err(|e| format!("send: {e}"))?;
     let mut head = Vec::with_capacity(256);
     let mut buf = [0u8; 1024];
     while !head.windows(2).any(|w| w == b"\r\n") {

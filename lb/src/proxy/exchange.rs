@@ -499,11 +499,11 @@ async fn try_once(
 ) -> TryEnd {
     let cfg = &t.up.config;
     let server = &cfg.servers[index];
-    let pooled = t.w.pool.borrow_mut().take(server.addr, now);
+    let pooled = t.w.pool.borrow_mut().take((server.addr, t.up.pool_tag), now);
     let reused = pooled.is_some();
     let mut conn = match pooled {
         Some(c) => c,
-        None => match upstream::connect(server.addr, cfg.connect_timeout).await {
+        None => match upstream::connect(server.addr, cfg.connect_timeout, upstream_tls(t, server)).await {
             Ok(c) => c,
             Err(e) => return TryEnd::Failed { fail: TryFail::from_connect(&e), reused: false },
         },
@@ -592,7 +592,7 @@ async fn try_once(
             let close = t.resp.close || !request_whole;
             ubuf.consume(t.resp.len);
             if !close && relay::drain(&mut conn, &mut ubuf, resp_body).await {
-                t.w.pool.borrow_mut().put(server.addr, conn, now);
+                t.w.pool.borrow_mut().put((server.addr, t.up.pool_tag), conn, now);
             }
             return TryEnd::StatusRetry;
         }
@@ -647,15 +647,27 @@ async fn try_once(
     // the server, and nothing can be retried.
     tries.finish(Outcome::Passed, None, false);
     if fail.is_none() && relayed.upstream_clean && !upstream_close && body_complete && request_whole {
-        t.w.pool.borrow_mut().put(server.addr, conn, now);
+        t.w.pool.borrow_mut().put((server.addr, t.up.pool_tag), conn, now);
     }
     TryEnd::Answered { status, bytes: relayed.bytes, keep_alive: keep && fail.is_none() }
+}
+
+/// The TLS connector and server name for a new connection to `server`,
+/// when its group has `tls` (the name is made only for new connections).
+fn upstream_tls<'a>(
+    t: &TryCtx<'a>,
+    server: &crate::config::Server,
+) -> Option<(&'a tokio_rustls::TlsConnector, rustls_pki_types::ServerName<'static>)> {
+    let tls = t.up.config.tls.as_ref()?;
+    let connector = t.view.tls.upstream(&t.up.config.name)?;
+    let name = crate::tls::upstream::server_name(tls.sni.as_deref(), &server.name)?;
+    Some((connector, name))
 }
 
 /// Read the response head (skipping interim 1xx answers) into `resp`,
 /// leaving it and what followed in `ubuf`.
 async fn read_response_head(
-    conn: &mut tokio::net::TcpStream,
+    conn: &mut super::upstream_stream::UpstreamStream,
     ubuf: &mut Buffer,
     resp: &mut ResponseHead,
     read_timeout: std::time::Duration,

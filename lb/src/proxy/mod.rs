@@ -43,6 +43,7 @@ pub mod stream;
 pub mod tries;
 pub mod tunnel;
 pub mod upstream;
+pub mod upstream_stream;
 pub mod worker;
 
 pub use service::ProxyService;

@@ -6,11 +6,11 @@
 use std::time::{Duration, Instant};
 
 use tokio::io::AsyncWriteExt;
-use tokio::net::TcpStream;
 
 use super::buffers::{Buffer, RELAY};
 use super::io::{self, IoFail};
 use super::stream::ClientStream;
+use super::upstream_stream::UpstreamStream;
 use crate::http1::write::Framing;
 use crate::http1::{BodyKind, ChunkedDecoder};
 
@@ -94,19 +94,48 @@ pub struct BodyLimits {
 /// empty otherwise).
 pub async fn request_body(
     client: &mut ClientStream,
-    upstream: &mut TcpStream,
+    upstream: &mut UpstreamStream,
     body: &mut PendingBody,
     rest: &mut Buffer,
     limits: BodyLimits,
 ) -> Result<BodySent, RelayFail> {
+    match upstream {
+        UpstreamStream::Plain(tcp) => {
+            let (upstream_rx, upstream_tx) = tcp.split();
+            let rx = &upstream_rx;
+            copy_body(client, upstream_tx, || async move { rx.readable().await }, body, rest, limits).await
+        }
+        // Bytes on a TLS socket may be a session ticket rather than an
+        // answer: no early-answer watch; a server that answers and closes
+        // makes the next write fail, which ends the body the same way.
+        UpstreamStream::Tls(tls) => {
+            copy_body(client, tls.as_mut(), std::future::pending::<std::io::Result<()>>, body, rest, limits).await
+        }
+    }
+}
+
+/// The body loop: `answered` resolves when the upstream has something to
+/// say before the body is all sent.
+async fn copy_body<W, F, Fut>(
+    client: &mut ClientStream,
+    mut upstream_tx: W,
+    answered: F,
+    body: &mut PendingBody,
+    rest: &mut Buffer,
+    limits: BodyLimits,
+) -> Result<BodySent, RelayFail>
+where
+    W: tokio::io::AsyncWrite + Unpin,
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = std::io::Result<()>>,
+{
     let send_timeout = limits.send_timeout;
-    let (upstream_rx, mut upstream_tx) = upstream.split();
     rest.clear();
     while !body.is_done() {
         rest.clear();
         let n = tokio::select! {
             biased;
-            _ = upstream_rx.readable() => return Ok(BodySent::UpstreamAnswered),
+            _ = answered() => return Ok(BodySent::UpstreamAnswered),
             r = io::read_some(client, rest, limits.read_timeout, RELAY) => match r {
                 Ok(n) => n,
                 Err(IoFail::Timeout) => return Err(RelayFail::ClientTimeout),
@@ -130,10 +159,14 @@ pub async fn request_body(
                 p.consumed
             }
         };
+        let write = async {
+            upstream_tx.write_all(&rest[..take]).await?;
+            upstream_tx.flush().await
+        };
         let sent = tokio::select! {
             biased;
-            _ = upstream_rx.readable() => return Ok(BodySent::UpstreamAnswered),
-            r = tokio::time::timeout(send_timeout, upstream_tx.write_all(&rest[..take])) => r,
+            _ = answered() => return Ok(BodySent::UpstreamAnswered),
+            r = tokio::time::timeout(send_timeout, write) => r,
         };
         match sent {
             Ok(Ok(())) => {}
@@ -161,7 +194,7 @@ pub struct Relayed {
 /// `upstream`, each read within `read_timeout`.
 pub async fn response(
     client: &mut ClientStream,
-    upstream: &mut TcpStream,
+    upstream: &mut UpstreamStream,
     head: &mut Vec<u8>,
     ubuf: &mut Buffer,
     framing: Framing,
@@ -253,14 +286,14 @@ pub async fn response(
 }
 
 /// One read of more body; the upstream closing mid-body is a failure.
-async fn read_upstream(upstream: &mut TcpStream, ubuf: &mut Buffer, limit: Duration) -> Result<usize, RelayFail> {
+async fn read_upstream(upstream: &mut UpstreamStream, ubuf: &mut Buffer, limit: Duration) -> Result<usize, RelayFail> {
     match io::read_some(upstream, ubuf, limit, RELAY).await {
         Ok(0) | Err(_) => Err(RelayFail::Upstream),
         Ok(n) => Ok(n),
     }
 }
 
-async fn read_by(upstream: &mut TcpStream, ubuf: &mut Buffer, deadline: Instant) -> Result<usize, IoFail> {
+async fn read_by(upstream: &mut UpstreamStream, ubuf: &mut Buffer, deadline: Instant) -> Result<usize, IoFail> {
     ubuf.clear();
     io::read_some(upstream, ubuf, deadline.saturating_duration_since(Instant::now()), RELAY).await
 }
@@ -269,7 +302,7 @@ async fn read_by(upstream: &mut TcpStream, ubuf: &mut Buffer, deadline: Instant)
 /// moves the request to another server), within [`DRAIN_MAX`] bytes and
 /// [`DRAIN_TIMEOUT`]: true when the connection ended the response cleanly
 /// and may be reused. `ubuf` holds what was read past the head.
-pub async fn drain(upstream: &mut TcpStream, ubuf: &mut Buffer, body: BodyKind) -> bool {
+pub async fn drain(upstream: &mut UpstreamStream, ubuf: &mut Buffer, body: BodyKind) -> bool {
     let deadline = Instant::now() + DRAIN_TIMEOUT;
     match body {
         BodyKind::None => ubuf.is_empty(),

@@ -9,14 +9,31 @@ use std::cell::Cell;
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 use super::buffers::{Buffer, RELAY};
 use super::stream::ClientStream;
+use super::upstream_stream::UpstreamStream;
 
-pub async fn tunnel(client: &mut ClientStream, upstream: &mut TcpStream, idle: Duration) {
-    let (upstream_rx, upstream_tx) = upstream.split();
+pub async fn tunnel(client: &mut ClientStream, upstream: &mut UpstreamStream, idle: Duration) {
+    match upstream {
+        UpstreamStream::Plain(tcp) => {
+            let (rx, tx) = tcp.split();
+            join_client(client, rx, tx, idle).await;
+        }
+        UpstreamStream::Tls(tls) => {
+            let (rx, tx) = tokio::io::split(tls.as_mut());
+            join_client(client, rx, tx, idle).await;
+        }
+    }
+}
+
+async fn join_client<R: AsyncRead + Unpin, W: AsyncWrite + Unpin>(
+    client: &mut ClientStream,
+    upstream_rx: R,
+    upstream_tx: W,
+    idle: Duration,
+) {
     // When either side last sent something: the idle limit is on both.
     let last = Cell::new(Instant::now());
     match client {
@@ -90,7 +107,7 @@ async fn copy_half<R: AsyncRead + Unpin, W: AsyncWrite + Unpin>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tokio::net::TcpListener;
+    use tokio::net::{TcpListener, TcpStream};
 
     async fn pair() -> (TcpStream, TcpStream) {
         let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -113,7 +130,8 @@ mod tests {
 
     async fn both_ways() {
         let (mut user, mut client_side) = client_pair().await;
-        let (mut upstream_side, mut app) = pair().await;
+        let (upstream_side, mut app) = pair().await;
+        let mut upstream_side = UpstreamStream::Plain(upstream_side);
         let t = tokio::task::spawn_local(async move {
             tunnel(&mut client_side, &mut upstream_side, Duration::from_secs(5)).await
         });
@@ -140,7 +158,8 @@ mod tests {
 
     async fn blocked_direction() {
         let (mut user, mut client_side) = client_pair().await;
-        let (mut upstream_side, mut app) = pair().await;
+        let (upstream_side, mut app) = pair().await;
+        let mut upstream_side = UpstreamStream::Plain(upstream_side);
         let t = tokio::task::spawn_local(async move {
             tunnel(&mut client_side, &mut upstream_side, Duration::from_secs(5)).await
         });
@@ -177,7 +196,8 @@ mod tests {
     #[tokio::test]
     async fn a_silent_tunnel_ends_after_its_idle_time() {
         let (_user, mut client_side) = client_pair().await;
-        let (mut upstream_side, _app) = pair().await;
+        let (upstream_side, _app) = pair().await;
+        let mut upstream_side = UpstreamStream::Plain(upstream_side);
         tokio::time::timeout(
             Duration::from_secs(5),
             tunnel(&mut client_side, &mut upstream_side, Duration::from_millis(100)),

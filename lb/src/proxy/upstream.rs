@@ -14,10 +14,13 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::net::SocketAddr;
-use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
+use rustls_pki_types::ServerName;
 use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+
+use super::upstream_stream::UpstreamStream;
 
 /// Idle connections kept per server and worker thread.
 pub const KEEP_PER_SERVER: usize = 128;
@@ -32,16 +35,28 @@ pub enum ConnectFail {
     Other(std::io::Error),
 }
 
-/// Open a connection to `addr` within `limit`, Nagle off.
-pub async fn connect(addr: SocketAddr, limit: Duration) -> Result<TcpStream, ConnectFail> {
-    match tokio::time::timeout(limit, TcpStream::connect(addr)).await {
+/// Open a connection to `addr` within `limit`, Nagle off; with `tls`, the
+/// TLS handshake too, within the same `limit` (nginx bounds the upstream
+/// SSL handshake by `proxy_connect_timeout` as well). A failed handshake
+/// (a certificate that does not verify) is a connect error.
+pub async fn connect(
+    addr: SocketAddr,
+    limit: Duration,
+    tls: Option<(&TlsConnector, ServerName<'static>)>,
+) -> Result<UpstreamStream, ConnectFail> {
+    let deadline = tokio::time::Instant::now() + limit;
+    let tcp = match tokio::time::timeout_at(deadline, TcpStream::connect(addr)).await {
+        Err(_) => return Err(ConnectFail::Timeout),
+        Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => return Err(ConnectFail::Refused),
+        Ok(Err(e)) => return Err(ConnectFail::Other(e)),
+        Ok(Ok(s)) => s,
+    };
+    let _ = tcp.set_nodelay(true);
+    let Some((connector, name)) = tls else { return Ok(UpstreamStream::Plain(tcp)) };
+    match tokio::time::timeout_at(deadline, Box::pin(connector.connect(name, tcp))).await {
         Err(_) => Err(ConnectFail::Timeout),
-        Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => Err(ConnectFail::Refused),
         Ok(Err(e)) => Err(ConnectFail::Other(e)),
-        Ok(Ok(s)) => {
-            let _ = s.set_nodelay(true);
-            Ok(s)
-        }
+        Ok(Ok(s)) => Ok(UpstreamStream::Tls(Box::new(s))),
     }
 }
 
@@ -64,22 +79,26 @@ impl Hasher for Fnv {
 }
 
 struct Idle {
-    stream: TcpStream,
+    stream: UpstreamStream,
     since: Instant,
 }
 
-/// One worker's idle upstream connections, by server address.
+/// Where an idle connection goes: the server's address and the group's
+/// `pool_tag` (0 for plain TCP; TLS connections are kept per group).
+pub type PoolKey = (SocketAddr, u32);
+
+/// One worker's idle upstream connections, by server address and TLS tag.
 #[derive(Default)]
 pub struct Pool {
-    idle: HashMap<SocketAddr, Vec<Idle>, BuildHasherDefault<Fnv>>,
+    idle: HashMap<PoolKey, Vec<Idle>, BuildHasherDefault<Fnv>>,
 }
 
 impl Pool {
     /// The most recently released live connection to `addr`, if any.
-    pub fn take(&mut self, addr: SocketAddr, now: Instant) -> Option<TcpStream> {
+    pub fn take(&mut self, addr: PoolKey, now: Instant) -> Option<UpstreamStream> {
         let list = self.idle.get_mut(&addr)?;
-        while let Some(idle) = list.pop() {
-            if now.saturating_duration_since(idle.since) < IDLE_TIMEOUT && still_open(&idle.stream) {
+        while let Some(mut idle) = list.pop() {
+            if now.saturating_duration_since(idle.since) < IDLE_TIMEOUT && idle.stream.still_open() {
                 return Some(idle.stream);
             }
         }
@@ -87,7 +106,7 @@ impl Pool {
     }
 
     /// Keep `stream` for the next request to `addr` (closed if the pool is full).
-    pub fn put(&mut self, addr: SocketAddr, stream: TcpStream, now: Instant) {
+    pub fn put(&mut self, addr: PoolKey, stream: UpstreamStream, now: Instant) {
         let list = self.idle.entry(addr).or_default();
         if list.len() < KEEP_PER_SERVER {
             list.push(Idle { stream, since: now });
@@ -97,7 +116,7 @@ impl Pool {
     /// Close connections idle past [`IDLE_TIMEOUT`] or closed by their server.
     pub fn sweep(&mut self, now: Instant) {
         for list in self.idle.values_mut() {
-            list.retain(|i| now.saturating_duration_since(i.since) < IDLE_TIMEOUT && still_open(&i.stream));
+            list.retain_mut(|i| now.saturating_duration_since(i.since) < IDLE_TIMEOUT && i.stream.still_open());
         }
         self.idle.retain(|_, list| !list.is_empty());
     }
@@ -109,22 +128,6 @@ impl Pool {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
-    }
-}
-
-/// False when the server closed the connection or sent something unasked.
-/// A connection the event loop has seen no event on is open: no system call.
-fn still_open(stream: &TcpStream) -> bool {
-    let mut cx = Context::from_waker(Waker::noop());
-    match stream.poll_read_ready(&mut cx) {
-        Poll::Pending => true,
-        Poll::Ready(Err(_)) => false,
-        // Readable: EOF, stray bytes, or a stale flag; a peek tells (and a
-        // WouldBlock clears the flag).
-        Poll::Ready(Ok(())) => {
-            let mut byte = [0u8; 1];
-            matches!(stream.try_read(&mut byte), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
-        }
     }
 }
 
@@ -144,53 +147,58 @@ mod tests {
     async fn a_released_connection_is_reused_last_in_first_out() {
         let (l, addr) = server().await;
         let mut pool = Pool::default();
-        let a = connect(addr, Duration::from_secs(1)).await.expect("a");
-        let b = connect(addr, Duration::from_secs(1)).await.expect("b");
+        let a = connect(addr, Duration::from_secs(1), None).await.expect("a");
+        let b = connect(addr, Duration::from_secs(1), None).await.expect("b");
         let (_sa, _) = l.accept().await.expect("accept");
         let (_sb, _) = l.accept().await.expect("accept");
-        let b_port = b.local_addr().expect("addr").port();
+        let port = |s: &UpstreamStream| match s {
+            UpstreamStream::Plain(t) => t.local_addr().expect("addr").port(),
+            UpstreamStream::Tls(_) => unreachable!("plain connections"),
+        };
+        let b_port = port(&b);
         let now = Instant::now();
-        pool.put(addr, a, now);
-        pool.put(addr, b, now);
-        let got = pool.take(addr, now).expect("pooled");
-        assert_eq!(got.local_addr().expect("addr").port(), b_port);
+        pool.put((addr, 0), a, now);
+        pool.put((addr, 0), b, now);
+        let got = pool.take((addr, 0), now).expect("pooled");
+        assert_eq!(port(&got), b_port);
         assert_eq!(pool.len(), 1);
+        assert!(pool.take((addr, 7), now).is_none(), "another group's TLS tag gets none of them");
     }
 
     #[tokio::test]
     async fn a_connection_closed_by_its_server_is_not_reused() {
         let (l, addr) = server().await;
         let mut pool = Pool::default();
-        let c = connect(addr, Duration::from_secs(1)).await.expect("connect");
+        let c = connect(addr, Duration::from_secs(1), None).await.expect("connect");
         let (s, _) = l.accept().await.expect("accept");
-        pool.put(addr, c, Instant::now());
+        pool.put((addr, 0), c, Instant::now());
         drop(s);
         // Let the event loop see the FIN.
         tokio::time::sleep(Duration::from_millis(50)).await;
-        assert!(pool.take(addr, Instant::now()).is_none());
+        assert!(pool.take((addr, 0), Instant::now()).is_none());
     }
 
     #[tokio::test]
     async fn a_connection_with_unasked_bytes_or_past_its_idle_time_is_not_reused() {
         let (l, addr) = server().await;
         let mut pool = Pool::default();
-        let c = connect(addr, Duration::from_secs(1)).await.expect("connect");
+        let c = connect(addr, Duration::from_secs(1), None).await.expect("connect");
         let (mut s, _) = l.accept().await.expect("accept");
-        pool.put(addr, c, Instant::now());
+        pool.put((addr, 0), c, Instant::now());
         s.write_all(b"HTTP/1.1 408 Request Timeout\r\n\r\n").await.expect("write");
         tokio::time::sleep(Duration::from_millis(50)).await;
-        assert!(pool.take(addr, Instant::now()).is_none(), "stray bytes");
-        let c = connect(addr, Duration::from_secs(1)).await.expect("connect");
+        assert!(pool.take((addr, 0), Instant::now()).is_none(), "stray bytes");
+        let c = connect(addr, Duration::from_secs(1), None).await.expect("connect");
         let _s2 = l.accept().await.expect("accept");
         let then = Instant::now();
-        pool.put(addr, c, then);
-        assert!(pool.take(addr, then + IDLE_TIMEOUT).is_none(), "too old");
+        pool.put((addr, 0), c, then);
+        assert!(pool.take((addr, 0), then + IDLE_TIMEOUT).is_none(), "too old");
     }
 
     #[tokio::test]
     async fn a_refused_connection_says_so() {
         let (l, addr) = server().await;
         drop(l);
-        assert!(matches!(connect(addr, Duration::from_secs(1)).await, Err(ConnectFail::Refused)));
+        assert!(matches!(connect(addr, Duration::from_secs(1), None).await, Err(ConnectFail::Refused)));
     }
 }

@@ -54,6 +54,11 @@ pub struct UpstreamRuntime {
     /// Counters, in `config.servers` order; shared with the runtimes before
     /// and after this one for the same server.
     pub stats: Vec<Arc<ServerStats>>,
+    /// Which upstream connections of the worker pools this group may reuse:
+    /// 0 for plain ones, else a digest of the group's name and TLS settings,
+    /// so a connection made with one group's SNI and verification is never
+    /// handed to another group that lists the same address.
+    pub pool_tag: u32,
 }
 
 /// A copy of one server's state for status readers.
@@ -157,6 +162,10 @@ impl UpstreamRuntime {
             primary_servers: vec![],
             backup_servers: vec![],
             stats: vec![],
+            pool_tag: config.tls.as_ref().map_or(0, |t| {
+                let key = format!("{}|{:?}|{}|{:?}", config.name, t.sni, t.verify, t.ca);
+                crc32fast::hash(key.as_bytes()).max(1)
+            }),
         };
         for (i, s) in config.servers.iter().enumerate() {
             // Group::new numbers each tier's servers in config order too.

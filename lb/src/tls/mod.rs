@@ -13,6 +13,7 @@
 
 pub mod load;
 pub mod sni;
+pub mod upstream;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -31,6 +32,8 @@ pub use load::CertificateInfo;
 pub struct TlsSet {
     acceptors: Vec<(SocketAddr, TlsAcceptor)>,
     pub certificates: Vec<CertificateInfo>,
+    /// By upstream group name: the connector of a group with `tls`.
+    upstreams: Vec<(String, tokio_rustls::TlsConnector)>,
 }
 
 impl TlsSet {
@@ -50,11 +53,28 @@ impl TlsSet {
                 Err(mut e) => errors.append(&mut e),
             }
         }
+        for up in &config.upstreams {
+            let Some(tls) = &up.tls else { continue };
+            match upstream::connector(tls, &provider) {
+                Ok(c) => set.upstreams.push((up.name.clone(), c)),
+                Err(message) => errors.push(ConfigError {
+                    path: format!("upstreams.{}.tls{}", up.name, if tls.ca.is_some() { ".ca" } else { "" }),
+                    line: tls.line,
+                    message,
+                    file: file.to_string(),
+                }),
+            }
+        }
         if errors.is_empty() {
             Ok(set)
         } else {
             Err(ConfigErrors(errors))
         }
+    }
+
+    /// The connector of upstream group `name`, when it has `tls`.
+    pub fn upstream(&self, name: &str) -> Option<&tokio_rustls::TlsConnector> {
+        self.upstreams.iter().find(|(n, _)| n == name).map(|(_, c)| c)
     }
 
     /// The acceptor for the TLS listener on `addr`.

@@ -54,6 +54,46 @@ http {{
 }}
 "
         );
+        Nginx::spawn(dir, addr, &conf)
+    }
+
+    /// An HTTPS origin server (not a proxy) with `cert` and `key`: every
+    /// path answers 200 with `sni=$ssl_server_name` (the name the client sent).
+    pub fn start_tls_origin(cert: &std::path::Path, key: &std::path::Path) -> Nginx {
+        let dir = temp_dir("nginx-tls");
+        let port = free_port();
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
+        let d = dir.display();
+        let conf = format!(
+            "daemon off;
+master_process off;
+worker_processes 1;
+pid {d}/nginx.pid;
+error_log {d}/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    client_body_temp_path {d}/client_body;
+    proxy_temp_path {d}/proxy;
+    fastcgi_temp_path {d}/fastcgi;
+    uwsgi_temp_path {d}/uwsgi;
+    scgi_temp_path {d}/scgi;
+    server {{
+        listen 127.0.0.1:{port} ssl;
+        ssl_certificate {cert};
+        ssl_certificate_key {key};
+        location / {{ return 200 \"sni=$ssl_server_name\"; }}
+    }}
+}}
+",
+            cert = cert.display(),
+            key = key.display(),
+        );
+        Nginx::spawn(dir, addr, &conf)
+    }
+
+    fn spawn(dir: PathBuf, addr: SocketAddr, conf: &str) -> Nginx {
+        let d = dir.display().to_string();
         std::fs::write(dir.join("nginx.conf"), conf).expect("write nginx.conf");
         let stderr = std::fs::File::create(dir.join("stderr.log")).expect("stderr log");
         let child = Command::new(NGINX_BIN)
