@@ -149,6 +149,12 @@ pub struct ServerStatus {
     pub weight: i64,
     pub config_weight: u32,
     pub effective_weight: i64,
+    /// During a slow start (`slow_start`), the percentage of its weight the
+    /// server has now; null otherwise.
+    pub slow_start_percent: Option<f64>,
+    /// `least_time`'s decayed average response time, ms; null before the
+    /// first sample or with another balancer.
+    pub avg_response_ms: Option<f64>,
     /// Requests in flight to the server, including those that started
     /// under an earlier config generation.
     pub active_connections: u64,
@@ -344,6 +350,8 @@ fn server_status(index: usize, s: &ServerSnapshot, config_weight: u32, checks: b
         weight: p.params.weight,
         config_weight,
         effective_weight: p.effective_weight,
+        slow_start_percent: s.ramp_permille.map(|r| r as f64 / 10.0),
+        avg_response_ms: s.avg_time_us.map(|us| us as f64 / 1000.0),
         active_connections: stats.in_flight,
         max_conns: p.params.max_conns,
         fails: p.fails,
@@ -406,6 +414,10 @@ pub fn balance_name(b: &Balance) -> &'static str {
         Balance::IpHash => "ip_hash",
         Balance::Hash { consistent: false, .. } => "hash",
         Balance::Hash { consistent: true, .. } => "consistent_hash",
+        Balance::LeastTime(_) => "least_time",
+        Balance::Random(None) => "random",
+        Balance::Random(Some(crate::config::RandomTwo::LeastConn)) => "random_two_least_conn",
+        Balance::Random(Some(crate::config::RandomTwo::LeastTime(_))) => "random_two_least_time",
     }
 }
 

@@ -21,6 +21,7 @@ mod ops;
 mod props;
 mod raw;
 mod response_headers;
+mod route_match;
 mod server;
 mod size;
 mod upstream;

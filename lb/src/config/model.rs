@@ -288,13 +288,53 @@ pub struct UpstreamTls {
     pub line: Option<usize>,
 }
 
-/// Balancing method (nginx: default round robin, `least_conn`, `ip_hash`, `hash`).
+/// Balancing method (nginx: default round robin, `least_conn`, `ip_hash`,
+/// `hash`, `random [two ...]`; nginx Plus: `least_time`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Balance {
     RoundRobin,
     LeastConn,
     IpHash,
-    Hash { key: HashKey, consistent: bool },
+    Hash {
+        key: HashKey,
+        consistent: bool,
+    },
+    /// The lowest average response time x (in-flight + 1) / weight.
+    LeastTime(TimeMeasure),
+    /// A weighted random draw; with `two`, the better of two draws.
+    Random(Option<RandomTwo>),
+}
+
+impl Balance {
+    /// The response time the balancer averages, when it averages one.
+    pub fn time_measure(&self) -> Option<TimeMeasure> {
+        match self {
+            Balance::LeastTime(m) | Balance::Random(Some(RandomTwo::LeastTime(m))) => Some(*m),
+            _ => None,
+        }
+    }
+
+    /// True for the balancers that hash a request key.
+    pub fn is_hash(&self) -> bool {
+        matches!(self, Balance::IpHash | Balance::Hash { .. })
+    }
+}
+
+/// What `least_time` measures (nginx Plus `least_time header|last_byte`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeMeasure {
+    /// From choosing the server to its response head (the default).
+    Header,
+    /// From choosing the server to the last byte of its response.
+    LastByte,
+}
+
+/// How `random two` chooses between its two draws (nginx `random two
+/// least_conn`, nginx Plus `least_time`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RandomTwo {
+    LeastConn,
+    LeastTime(TimeMeasure),
 }
 
 /// What a `hash` balancer hashes.
@@ -332,6 +372,9 @@ pub struct Server {
     pub down: bool,
     /// Default 0 = no cap on simultaneous requests.
     pub max_conns: u32,
+    /// nginx Plus `slow_start`: the time over which a server that comes
+    /// back or joins ramps its weight up. Default 0 = off.
+    pub slow_start: Duration,
 }
 
 /// Which failures move a request to the next server (nginx `proxy_next_upstream`).
@@ -429,6 +472,51 @@ pub struct Route {
     /// Plain-HTTP requests on this route are redirected to HTTPS (301 for
     /// GET and HEAD, 308 otherwise) instead of proxied. Default false.
     pub https_redirect: bool,
+    /// The request methods this route takes (exact, as sent: `GET`).
+    /// Default empty = any method.
+    pub methods: Vec<String>,
+    /// A request header the route needs. Default none.
+    pub header: Option<HeaderMatch>,
+}
+
+impl Route {
+    /// Any host, any method, no header: the route of a file with one group.
+    pub fn catch_all(path_prefix: &str, upstream: usize) -> Route {
+        Route {
+            host: HostMatch::Any,
+            path_prefix: path_prefix.to_string(),
+            upstream,
+            https_redirect: false,
+            methods: Vec::new(),
+            header: None,
+        }
+    }
+}
+
+/// A route's `header: { name, value | prefix }`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeaderMatch {
+    /// Stored lowercase; matched case-insensitively, as header names are.
+    pub name: String,
+    pub value: ValueMatch,
+}
+
+/// How a header's value must look (case-sensitive, as nginx's `map`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ValueMatch {
+    /// `value: EU`: exactly this.
+    Exact(String),
+    /// `prefix: eu-`: starts with this.
+    Prefix(String),
+}
+
+impl ValueMatch {
+    pub fn matches(&self, value: &[u8]) -> bool {
+        match self {
+            ValueMatch::Exact(v) => value == v.as_bytes(),
+            ValueMatch::Prefix(p) => value.starts_with(p.as_bytes()),
+        }
+    }
 }
 
 /// How a route matches the request's Host (port ignored, case-insensitive).

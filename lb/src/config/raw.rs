@@ -70,6 +70,8 @@ pub(crate) struct RawAccessLog {
 pub(crate) struct RawUpstream {
     pub balance: Option<String>,
     pub hash: Option<RawHash>,
+    pub least_time: Option<String>,
+    pub two: Option<String>,
     pub connect_timeout: Option<Scalar>,
     pub read_timeout: Option<Scalar>,
     pub send_timeout: Option<Scalar>,
@@ -98,6 +100,7 @@ pub(crate) struct RawServer {
     pub backup: Option<bool>,
     pub down: Option<bool>,
     pub max_conns: Option<u32>,
+    pub slow_start: Option<Scalar>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -115,12 +118,22 @@ pub(crate) struct RawHealthCheck {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, expecting = "a route (a mapping with host, path_prefix, upstream)")]
+#[serde(deny_unknown_fields, expecting = "a route (a mapping with host, path_prefix, methods, header, upstream)")]
 pub(crate) struct RawRoute {
     pub host: Option<String>,
     pub path_prefix: Option<String>,
     pub upstream: Option<String>,
     pub https_redirect: Option<bool>,
+    pub methods: Option<StringList>,
+    pub header: Option<RawHeaderMatch>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a header mapping (name, and value or prefix)")]
+pub(crate) struct RawHeaderMatch {
+    pub name: Option<String>,
+    pub value: Option<String>,
+    pub prefix: Option<String>,
 }
 
 /// A `listen` entry: `"0.0.0.0:80"`, or a mapping with `addr` and `tls`.

@@ -46,6 +46,12 @@ pub(super) fn servers(
                 ),
             );
         }
+        if let (Some(_), Some(method)) = (&raw.slow_start, hash_name) {
+            report.error(
+                &format!("{path}.slow_start"),
+                format!("cannot be used with {method} (as in nginx Plus): a hash maps a key to one fixed server"),
+            );
+        }
         out.extend(server(raw, &path, report));
     }
     if out.len() > MAX_SERVERS {
@@ -71,6 +77,7 @@ fn server(raw: RawServer, path: &str, report: &mut Report<'_>) -> Vec<Server> {
     let weight = u32::try_from(weight.clamp(1, MAX_WEIGHT)).unwrap_or(1);
     let fail_timeout =
         duration(report, &format!("{path}.fail_timeout"), raw.fail_timeout.as_ref(), DEFAULT_FAIL_TIMEOUT);
+    let slow_start = duration(report, &format!("{path}.slow_start"), raw.slow_start.as_ref(), Duration::ZERO);
     let addr_path = format!("{path}.addr");
     let Some(name) = raw.addr else {
         report.error(&addr_path, "is required: host:port, e.g. 127.0.0.1:9001");
@@ -91,6 +98,7 @@ fn server(raw: RawServer, path: &str, report: &mut Report<'_>) -> Vec<Server> {
             backup: raw.backup.unwrap_or(false),
             down: raw.down.unwrap_or(false),
             max_conns: raw.max_conns.unwrap_or(0),
+            slow_start,
         })
         .collect()
 }
@@ -181,6 +189,14 @@ mod tests {
             8,
             "backup servers cannot be used with hash: nginx refuses",
         );
+    }
+
+    #[test]
+    fn slow_start_is_read_and_refused_with_a_hash() {
+        let c = config(&group("least_conn", &["{ addr: \"127.0.0.1:9001\", slow_start: 30s }"]));
+        assert_eq!(c.upstreams[0].servers[0].slow_start, Duration::from_secs(30));
+        let text = group("ip_hash", &["{ addr: \"127.0.0.1:9001\", slow_start: 30s }"]);
+        assert_error(&text, "upstreams.app.servers[0].slow_start", 6, "cannot be used with ip_hash");
     }
 
     #[test]

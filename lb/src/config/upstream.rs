@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::error::Report;
 use super::health_check::health_check;
-use super::model::{Balance, HashKey, NextUpstream, Upstream};
+use super::model::{Balance, HashKey, NextUpstream, RandomTwo, TimeMeasure, Upstream};
 use super::raw::{RawHash, RawUpstream, StringList};
 use super::server::servers;
 use super::validate::{duration, positive_duration};
@@ -18,6 +18,7 @@ const HASH_KEY_VALID: &str = "header:NAME, cookie:NAME, arg:NAME, client_ip or u
 
 pub(super) fn validate_upstream(name: String, raw: RawUpstream, path: &str, report: &mut Report<'_>) -> Upstream {
     let balance = balance(raw.balance.as_deref(), raw.hash, path, report);
+    let balance = timed_balance(balance, raw.least_time.as_deref(), raw.two.as_deref(), path, report);
     let connect_timeout = positive_duration(
         report,
         &format!("{path}.connect_timeout"),
@@ -55,6 +56,8 @@ fn balance(text: Option<&str>, hash: Option<RawHash>, path: &str, report: &mut R
         "round_robin" => Balance::RoundRobin,
         "least_conn" => Balance::LeastConn,
         "ip_hash" => Balance::IpHash,
+        "least_time" => Balance::LeastTime(TimeMeasure::Header),
+        "random" => Balance::Random(None),
         "hash" => match &hash {
             Some(hash) => hash_balance(hash, &hash_path, report),
             None => {
@@ -65,13 +68,56 @@ fn balance(text: Option<&str>, hash: Option<RawHash>, path: &str, report: &mut R
         other => {
             report.error(
                 &format!("{path}.balance"),
-                format!("unknown balance `{other}` (valid: round_robin, least_conn, ip_hash, hash)"),
+                format!(
+                    "unknown balance `{other}` (valid: round_robin, least_conn, ip_hash, hash, least_time, random)"
+                ),
             );
             Balance::RoundRobin
         }
     };
     if hash.is_some() && !matches!(balance, Balance::Hash { .. }) {
         report.error(&hash_path, "only applies with balance: hash (nginx's `hash` directive is the balancer)");
+    }
+    balance
+}
+
+/// `least_time: header | last_byte` (what least_time measures, also for
+/// `two: least_time`) and `two: least_conn | least_time` (with random).
+fn timed_balance(
+    balance: Balance,
+    least_time: Option<&str>,
+    two: Option<&str>,
+    path: &str,
+    report: &mut Report<'_>,
+) -> Balance {
+    let measure = match least_time {
+        None | Some("header") => TimeMeasure::Header,
+        Some("last_byte") => TimeMeasure::LastByte,
+        Some(other) => {
+            report
+                .error(&format!("{path}.least_time"), format!("unknown measure `{other}` (valid: header, last_byte)"));
+            TimeMeasure::Header
+        }
+    };
+    let balance = match (balance, two) {
+        (Balance::Random(_), Some("least_conn")) => Balance::Random(Some(RandomTwo::LeastConn)),
+        (Balance::Random(_), Some("least_time")) => Balance::Random(Some(RandomTwo::LeastTime(measure))),
+        (Balance::Random(r), Some(other)) => {
+            report.error(&format!("{path}.two"), format!("unknown method `{other}` (valid: least_conn, least_time)"));
+            Balance::Random(r)
+        }
+        (b, Some(_)) => {
+            report.error(&format!("{path}.two"), "only applies with balance: random (nginx `random two least_conn`)");
+            b
+        }
+        (Balance::LeastTime(_), None) => Balance::LeastTime(measure),
+        (b, None) => b,
+    };
+    if least_time.is_some() && balance.time_measure().is_none() {
+        report.error(
+            &format!("{path}.least_time"),
+            "only applies with balance: least_time or with balance: random and two: least_time",
+        );
     }
     balance
 }
@@ -173,8 +219,53 @@ mod tests {
 
     #[test]
     fn unknown_balance_is_rejected_listing_the_valid_ones() {
-        let text = group("    balance: random\n");
-        assert_error(&text, "upstreams.app.balance", 4, "valid: round_robin, least_conn, ip_hash, hash");
+        let text = group("    balance: fastest\n");
+        assert_error(
+            &text,
+            "upstreams.app.balance",
+            4,
+            "valid: round_robin, least_conn, ip_hash, hash, least_time, random",
+        );
+    }
+
+    #[test]
+    fn least_time_measures_the_header_unless_told_last_byte() {
+        let b = |body: &str| config(&group(body)).upstreams[0].balance.clone();
+        assert_eq!(b("    balance: least_time\n"), Balance::LeastTime(TimeMeasure::Header));
+        assert_eq!(
+            b("    balance: least_time\n    least_time: last_byte\n"),
+            Balance::LeastTime(TimeMeasure::LastByte)
+        );
+        assert_error(
+            &group("    balance: least_time\n    least_time: first_byte\n"),
+            "upstreams.app.least_time",
+            5,
+            "valid: header, last_byte",
+        );
+        assert_error(
+            &group("    least_time: header\n"),
+            "upstreams.app.least_time",
+            4,
+            "only applies with balance: least_time",
+        );
+    }
+
+    #[test]
+    fn random_takes_two_least_conn_or_least_time() {
+        let b = |body: &str| config(&group(body)).upstreams[0].balance.clone();
+        assert_eq!(b("    balance: random\n"), Balance::Random(None));
+        assert_eq!(b("    balance: random\n    two: least_conn\n"), Balance::Random(Some(RandomTwo::LeastConn)));
+        assert_eq!(
+            b("    balance: random\n    two: least_time\n    least_time: last_byte\n"),
+            Balance::Random(Some(RandomTwo::LeastTime(TimeMeasure::LastByte)))
+        );
+        assert_error(
+            &group("    balance: random\n    two: ip_hash\n"),
+            "upstreams.app.two",
+            5,
+            "valid: least_conn, least_time",
+        );
+        assert_error(&group("    two: least_conn\n"), "upstreams.app.two", 4, "only applies with balance: random");
     }
 
     #[test]

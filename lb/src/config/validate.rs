@@ -56,7 +56,7 @@ pub(crate) fn validate(raw: RawConfig, report: &mut Report<'_>) -> Config {
     let routes = match raw.routes {
         Some(routes) => validate_routes(routes, &names, listen.iter().any(|l| l.tls.is_some()), report),
         None if names.len() == 1 => {
-            vec![Route { host: HostMatch::Any, path_prefix: "/".to_string(), upstream: 0, https_redirect: false }]
+            vec![Route::catch_all("/", 0)]
         }
         None if names.is_empty() => Vec::new(),
         None => {
@@ -153,7 +153,9 @@ fn validate_routes(routes: Vec<RawRoute>, names: &[String], has_tls: bool, repor
                 "needs a TLS listener to redirect to (a listen entry with tls)",
             );
         }
-        out.push(Route { host, path_prefix, upstream, https_redirect });
+        let methods = super::route_match::methods(route.methods, &format!("{path}.methods"), report);
+        let header = route.header.and_then(|h| super::route_match::header(h, &format!("{path}.header"), report));
+        out.push(Route { host, path_prefix, upstream, https_redirect, methods, header });
     }
     out
 }
@@ -286,10 +288,7 @@ mod tests {
     #[test]
     fn single_upstream_gets_a_default_catch_all_route() {
         let c = config(&format!("listen: 0.0.0.0:8080\n{UPSTREAM}"));
-        assert_eq!(
-            c.routes,
-            vec![Route { host: HostMatch::Any, path_prefix: "/".into(), upstream: 0, https_redirect: false }]
-        );
+        assert_eq!(c.routes, vec![Route::catch_all("/", 0)]);
     }
 
     const TWO: &str = "listen: 0.0.0.0:8080

@@ -92,7 +92,7 @@ fn apply(up: &UpstreamRuntime, counter: &mut Counter, index: usize, result: Resu
     up.group.with(|g, now| {
         let peer = g.peer_mut(id);
         if let Some(state) = counter.record(peer.active, result.is_ok(), rise, fall) {
-            peer.active = state;
+            peer.set_active(state, now);
             match (&result, state) {
                 (Err(why), ActiveState::Down) => {
                     warn!("upstream {group} server {name}: health check failed ({why}), server is down")

@@ -278,11 +278,15 @@ impl Live {
             let o = overrides.get(upstream, s.addr).unwrap_or(Override { admin: AdminState::Normal, weight: None });
             let id = up.peer_id(index);
             let checked = up.config.health_check.is_some();
-            up.group.with(|g, _| {
+            up.group.with(|g, now| {
                 let peer = g.peer_mut(id);
                 if checked && peer.admin == AdminState::Disabled && o.admin != AdminState::Disabled {
                     // Probes were paused: take traffic again only after one passes.
                     peer.active = ActiveState::Checking;
+                }
+                if peer.admin != AdminState::Normal && o.admin == AdminState::Normal {
+                    // Back in service: a slow start, when the server has one.
+                    peer.start_ramp(now);
                 }
                 peer.admin = o.admin;
                 let weight = i64::from(o.weight.unwrap_or(s.weight));

@@ -17,6 +17,7 @@ use super::relay::{self, BodyLimits, PendingBody, RelayFail};
 use super::request_id::new_request_id;
 use super::respond::{self, Done};
 use super::retry::{is_non_idempotent, retry_after_failure, status_action, StatusAction};
+use super::route::RequestView;
 use super::scratch::Scratch;
 use super::stream::ClientStream;
 use super::tries::Tries;
@@ -86,7 +87,13 @@ pub async fn handle(w: &Worker, client: &mut Client, buf: &mut Buffer, s: &mut S
             return Box::pin(acme_challenge(w, &view, client, buf, req, out, started, may_keep, &token)).await;
         }
     }
-    let Some(route) = view.runtime.router.find(req.host(buf), req.path(buf)) else {
+    let find = RequestView {
+        host: req.host(buf),
+        path: req.path(buf),
+        method: req.method(buf),
+        header: |name: &[u8]| req.header(buf, name),
+    };
+    let Some(route) = view.runtime.router.find(&find) else {
         let keep = req.body == BodyKind::None && may_keep;
         let ok = respond::error(client, out, &view, 404, client_connection(req, keep), is_head).await;
         // A body that was not read is still on the connection.

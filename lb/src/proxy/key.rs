@@ -34,7 +34,7 @@ pub fn request_key<'a>(
     client_text: &'a [u8],
 ) -> Key<'a> {
     match balance {
-        Balance::RoundRobin | Balance::LeastConn => Key::Borrowed(b""),
+        Balance::RoundRobin | Balance::LeastConn | Balance::LeastTime(_) | Balance::Random(_) => Key::Borrowed(b""),
         Balance::IpHash => match client {
             Some(ip) => ip_hash_bytes(ip),
             // nginx uses three zero bytes for non-IP clients (unix sockets)

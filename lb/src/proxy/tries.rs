@@ -11,6 +11,7 @@ use smallvec::SmallVec;
 
 use super::retry::Situation;
 use crate::access_log::{TryRecord, TryResult};
+use crate::config::TimeMeasure;
 use crate::runtime::UpstreamRuntime;
 use crate::stats::FailureReason;
 use crate::upstream::{Attempt, Outcome, PeerId};
@@ -24,6 +25,8 @@ pub struct Tries<'a> {
     started: Instant,
     /// The current try received a response header.
     pub header_received: bool,
+    /// How long the current try took to its response header.
+    header_time: Duration,
     /// Every try so far, for the access log.
     pub records: SmallVec<[TryRecord; 2]>,
 }
@@ -36,6 +39,7 @@ impl<'a> Tries<'a> {
             current: None,
             started: now,
             header_received: false,
+            header_time: Duration::ZERO,
             records: SmallVec::new(),
         }
     }
@@ -70,9 +74,10 @@ impl<'a> Tries<'a> {
     /// The current try's server answered with a response header.
     pub fn on_response(&mut self, status: u16) {
         self.header_received = true;
+        self.header_time = self.started.elapsed();
         if let Some(id) = self.current {
             let index = self.up.server_index(id);
-            self.up.stats[index].on_response(status, self.started.elapsed());
+            self.up.stats[index].on_response(status, self.header_time);
             self.records.push(TryRecord { server: index as u16, result: TryResult::Status(status) });
         }
     }
@@ -97,7 +102,16 @@ impl<'a> Tries<'a> {
             }
             None => {}
         }
-        if self.up.group.finish(&mut self.attempt, id, outcome) {
+        // least_time averages the answered tries' times (failures count
+        // through max_fails instead).
+        let time = match self.up.config.balance.time_measure() {
+            Some(_) if !self.header_received || failure.is_some() => None,
+            Some(TimeMeasure::Header) => Some(self.header_time),
+            Some(TimeMeasure::LastByte) => Some(self.started.elapsed()),
+            None => None,
+        };
+        let time_us = time.map(|t| t.as_micros().min(i64::MAX as u128) as i64);
+        if self.up.group.finish_timed(&mut self.attempt, id, outcome, time_us) {
             stats.on_quarantine();
             let s = &self.up.config.servers[index];
             warn!(

@@ -17,11 +17,11 @@ use std::sync::Arc;
 
 use http::header::{HeaderName, HeaderValue};
 
-use crate::config::{Balance, ClientLimits, Config, Upstream};
+use crate::config::{Balance, ClientLimits, Config, RandomTwo, Upstream};
 use crate::proxy::route::Router;
 use crate::stats::{NoLive, ServerStats};
 use crate::upstream::{
-    ActiveState, Clock, Group, MethodKind, Peer, PeerId, PeerParams, Recovery, ServerSpec, SharedGroup, Tier,
+    ActiveState, Clock, Group, MethodKind, Peer, PeerId, PeerParams, Recovery, ServerSpec, SharedGroup, Tier, TwoBy,
 };
 
 /// Everything the proxy needs at request time.
@@ -74,6 +74,11 @@ pub struct ServerSnapshot {
     /// Milliseconds until a passive quarantine ends by itself (client-probe
     /// recovery), `None` when not quarantined or when an active check must end it.
     pub quarantine_left_ms: Option<i64>,
+    /// During a slow start, the share of its weight the server has now
+    /// (thousandths).
+    pub ramp_permille: Option<i64>,
+    /// `least_time`'s decayed average response time now, microseconds.
+    pub avg_time_us: Option<i64>,
     pub stats: Arc<ServerStats>,
 }
 
@@ -132,6 +137,11 @@ impl UpstreamRuntime {
             Balance::IpHash => MethodKind::IpHash,
             Balance::Hash { consistent: false, .. } => MethodKind::Hash,
             Balance::Hash { consistent: true, .. } => MethodKind::ConsistentHash,
+            Balance::LeastTime(_) => MethodKind::LeastTime,
+            Balance::Random(two) => MethodKind::Random(two.map(|t| match t {
+                RandomTwo::LeastConn => TwoBy::LeastConn,
+                RandomTwo::LeastTime(_) => TwoBy::LeastTime,
+            })),
         };
         let (recovery, initial) = match &config.health_check {
             None => (Recovery::ByClientProbe, ActiveState::Up),
@@ -149,11 +159,13 @@ impl UpstreamRuntime {
                     fail_timeout: s.fail_timeout.as_millis() as i64,
                     down: s.down,
                     max_conns: s.max_conns,
+                    slow_start: s.slow_start.as_millis() as i64,
                 },
                 backup: s.backup,
             })
             .collect();
-        let group = Group::new(method, &specs, recovery, initial);
+        let mut group = Group::new(method, &specs, recovery, initial);
+        group.seed(seed_for(&config.name));
         let mut rt = UpstreamRuntime {
             config: config.clone(),
             group: SharedGroup::new(group, clock),
@@ -192,9 +204,17 @@ impl UpstreamRuntime {
         let keep_active = self.config.health_check.is_some() && old.config.health_check.is_some();
         let old_peers: Vec<Peer> = old.group.with(|g, _| old.ids.iter().map(|&id| g.peer(id).clone()).collect());
         let pairs = match_servers(&old.config.servers.iter().map(|s| s.addr).collect::<Vec<_>>(), &self.addrs());
-        self.group.with(|g, _| {
+        self.group.with(|g, now| {
+            let mut joined = vec![true; self.ids.len()];
             for &(old_index, new_index) in &pairs {
                 g.peer_mut(self.ids[new_index]).inherit(&old_peers[old_index], keep_active);
+                joined[new_index] = false;
+            }
+            // A server new to the group joins with a slow start (when set).
+            for (index, joined) in joined.into_iter().enumerate() {
+                if joined {
+                    g.peer_mut(self.ids[index]).start_ramp(now);
+                }
             }
         });
         for (old_index, new_index) in pairs {
@@ -276,12 +296,22 @@ impl UpstreamRuntime {
                         usable: p.is_usable(now, rec),
                         quarantine_left_ms: (quarantined && rec == Recovery::ByClientProbe)
                             .then(|| (p.checked + p.params.fail_timeout - now + 1).max(0)),
+                        ramp_permille: p.is_ramping(now).then(|| p.ramp_permille(now)),
+                        avg_time_us: p.avg_time_at(now),
                         stats: stats.clone(),
                     }
                 })
                 .collect()
         })
     }
+}
+
+/// A seed for a group's `random` draws: different per process and group,
+/// so that balancers sharing one app tier do not draw alike.
+fn seed_for(group: &str) -> u64 {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
+    let salt = u64::from(crc32fast::hash(group.as_bytes())) << 32 | u64::from(std::process::id());
+    nanos ^ salt.rotate_left(17)
 }
 
 /// Pairs (old index, new index) of servers with the same address; the n-th

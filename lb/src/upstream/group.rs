@@ -5,7 +5,7 @@
 //! Pure: no locks, no clock, no I/O. [`super::SharedGroup`] wraps it.
 
 use super::attempt::{Attempt, Outcome, PeerId, Tier};
-use super::balance;
+use super::balance::{self, Rng, TwoBy};
 use super::ketama::Ring;
 use super::peer::{ActiveState, Millis, Peer, PeerParams, Recovery};
 
@@ -17,6 +17,8 @@ pub enum Method {
     IpHash,
     Hash,
     ConsistentHash(Ring),
+    LeastTime,
+    Random(Option<TwoBy>),
 }
 
 /// The kind of balancing method, for building a group.
@@ -27,6 +29,10 @@ pub enum MethodKind {
     IpHash,
     Hash,
     ConsistentHash,
+    /// nginx Plus `least_time`.
+    LeastTime,
+    /// nginx `random [two least_conn|least_time]`.
+    Random(Option<TwoBy>),
 }
 
 /// One server as the group needs it.
@@ -55,6 +61,8 @@ pub struct Group {
     /// Non-down primaries plus non-down backups: the most tries a request gets.
     tries: u32,
     recovery: Recovery,
+    /// `random`'s draws.
+    rng: Rng,
 }
 
 /// The ketama ring of the primaries: 160 points per weight unit.
@@ -91,6 +99,8 @@ impl Group {
             MethodKind::IpHash => Method::IpHash,
             MethodKind::Hash => Method::Hash,
             MethodKind::ConsistentHash => Method::ConsistentHash(ring(&primary_names, &name_ids, &primary)),
+            MethodKind::LeastTime => Method::LeastTime,
+            MethodKind::Random(two) => Method::Random(two),
         };
         let live = |v: &[Peer]| v.iter().filter(|p| !p.params.down).count() as u32;
         Group {
@@ -103,7 +113,14 @@ impl Group {
             primary_names,
             name_ids,
             recovery,
+            rng: Rng::new(0x9E37_79B9_7F4A_7C15),
         }
+    }
+
+    /// Seed `random`'s draws (a fixed seed by default, for tests; the
+    /// runtime seeds every group differently per process).
+    pub fn seed(&mut self, seed: u64) {
+        self.rng = Rng::new(seed);
     }
 
     /// Begin a request: nothing tried, tries capped by `next_upstream_tries`
@@ -142,19 +159,19 @@ impl Group {
                     now,
                     rec,
                 ),
-                Method::RoundRobin | Method::LeastConn => None,
+                _ => None,
             };
             if let Some(i) = found {
                 return Some(PeerId { tier: Tier::Primary, index: i as u16 });
             }
         }
-        let least_conn = self.method == Method::LeastConn;
-        self.pick_in_tiers(a, now, least_conn)
+        self.pick_in_tiers(a, now)
     }
 
     /// nginx `ngx_http_upstream_get_round_robin_peer` (and least_conn's twin):
-    /// the current tier, then the backup tier with a fresh tried-set.
-    fn pick_in_tiers(&mut self, a: &mut Attempt, now: Millis, least_conn: bool) -> Option<PeerId> {
+    /// the current tier, then the backup tier with a fresh tried-set. The
+    /// hash balancers fall back to round robin here.
+    fn pick_in_tiers(&mut self, a: &mut Attempt, now: Millis) -> Option<PeerId> {
         let rec = self.recovery;
         loop {
             let found = if self.single {
@@ -169,10 +186,11 @@ impl Group {
                     Tier::Primary => &mut self.primary,
                     Tier::Backup => &mut self.backup,
                 };
-                if least_conn {
-                    balance::least_conn(peers, &mut a.tried, now, rec)
-                } else {
-                    balance::round_robin(peers, &mut a.tried, now, rec)
+                match self.method {
+                    Method::LeastConn => balance::least_conn(peers, &mut a.tried, now, rec),
+                    Method::LeastTime => balance::least_time(peers, &mut a.tried, now, rec),
+                    Method::Random(two) => balance::random(peers, &mut a.tried, &mut self.rng, two, now, rec),
+                    _ => balance::round_robin(peers, &mut a.tried, now, rec),
                 }
             };
             if let Some(i) = found {
@@ -189,8 +207,25 @@ impl Group {
     /// Record how a try ended. Returns true when a failure disabled the
     /// server (nginx logs "upstream server temporarily disabled").
     pub fn finish(&mut self, a: &mut Attempt, id: PeerId, outcome: Outcome, now: Millis) -> bool {
+        self.finish_timed(a, id, outcome, None, now)
+    }
+
+    /// [`Group::finish`] with the try's response time in microseconds (to
+    /// the header or to the last byte, as `least_time` measures), when it
+    /// had one: the `least_time` balancers keep its average.
+    pub fn finish_timed(
+        &mut self,
+        a: &mut Attempt,
+        id: PeerId,
+        outcome: Outcome,
+        time_us: Option<i64>,
+        now: Millis,
+    ) -> bool {
         let single = self.single;
         let peer = self.peer_mut(id);
+        if let Some(us) = time_us {
+            peer.on_time_sample(us, now);
+        }
         if single {
             // nginx: a lone server is never charged and never retried.
             peer.on_released();
@@ -200,7 +235,7 @@ impl Group {
         let disabled = match outcome {
             Outcome::Failed => peer.on_failure(now),
             Outcome::Passed => {
-                peer.on_success();
+                peer.on_success(now);
                 false
             }
         };

@@ -10,6 +10,7 @@
 use proptest::prelude::*;
 
 use super::attempt::{Outcome, PeerId, Tier};
+use super::balance::TwoBy;
 use super::group::{Group, MethodKind, ServerSpec};
 use super::peer::{ActiveState, AdminState, PeerParams, Recovery};
 
@@ -40,7 +41,7 @@ fn server(backups_allowed: bool) -> impl Strategy<Value = ServerSpec> {
     (1i64..6, 0u32..4, 500i64..3000, any::<bool>(), 0u8..10).prop_map(move |(weight, max_fails, fail_timeout, b, d)| {
         ServerSpec {
             name: String::new(),
-            params: PeerParams { weight, max_fails, fail_timeout, down: d == 0, max_conns: 0 },
+            params: PeerParams { weight, max_fails, fail_timeout, down: d == 0, max_conns: 0, slow_start: 0 },
             backup: backups_allowed && b,
         }
     })
@@ -53,6 +54,10 @@ fn method() -> impl Strategy<Value = MethodKind> {
         Just(MethodKind::IpHash),
         Just(MethodKind::Hash),
         Just(MethodKind::ConsistentHash),
+        Just(MethodKind::LeastTime),
+        Just(MethodKind::Random(None)),
+        Just(MethodKind::Random(Some(TwoBy::LeastConn))),
+        Just(MethodKind::Random(Some(TwoBy::LeastTime))),
     ]
 }
 
@@ -151,7 +156,7 @@ proptest! {
             .enumerate()
             .map(|(i, &w)| ServerSpec {
                 name: format!("s{i}"),
-                params: PeerParams { weight: w, max_fails: 1, fail_timeout: 10_000, down: false, max_conns: 0 },
+                params: PeerParams { weight: w, max_fails: 1, fail_timeout: 10_000, down: false, max_conns: 0, slow_start: 0 },
                 backup: false,
             })
             .collect();

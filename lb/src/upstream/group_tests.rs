@@ -1,13 +1,14 @@
 //! Rule-by-rule tests of the group: nginx's tier, retry and balancer rules.
 
 use super::attempt::{Outcome, PeerId, Tier};
+use super::balance::TwoBy;
 use super::group::{Group, MethodKind, ServerSpec};
 use super::peer::{ActiveState, PeerParams, Recovery};
 
 fn spec(name: &str, weight: i64) -> ServerSpec {
     ServerSpec {
         name: name.to_string(),
-        params: PeerParams { weight, max_fails: 1, fail_timeout: 10_000, down: false, max_conns: 0 },
+        params: PeerParams { weight, max_fails: 1, fail_timeout: 10_000, down: false, max_conns: 0, slow_start: 0 },
         backup: false,
     }
 }
@@ -293,4 +294,160 @@ fn mandatory_checks_keep_servers_out_until_they_pass_once() {
     assert_eq!(serve(&mut g, b"", 0), None);
     g.peer_mut(PeerId { tier: Tier::Primary, index: 1 }).active = ActiveState::Up;
     assert_eq!(serve(&mut g, b"", 0).map(|p| p.index), Some(1));
+}
+
+/// Requests that each take `time_us` on the server they land on (by name),
+/// `n` of them one after another: how many each server got.
+fn timed_run(g: &mut Group, servers: &[ServerSpec], n: usize, time_us: impl Fn(&str) -> i64, start: i64) -> Vec<usize> {
+    let name = names(servers);
+    let mut counts = vec![0; servers.len()];
+    for i in 0..n {
+        let now = start + i as i64;
+        let mut a = g.start(0, now);
+        let id = g.pick(&mut a, b"", now).expect("a pick");
+        let n = name(id);
+        counts[servers.iter().position(|s| s.name == n).unwrap_or(0)] += 1;
+        g.finish_timed(&mut a, id, Outcome::Passed, Some(time_us(&n)), now);
+    }
+    counts
+}
+
+#[test]
+fn least_time_sends_the_sequential_load_to_the_fastest_server_once_each_was_measured() {
+    let servers = [spec("fast", 1), spec("slow", 1), spec("mid", 1)];
+    let mut g = group(MethodKind::LeastTime, &servers);
+    let time = |n: &str| match n {
+        "fast" => 1_000,
+        "mid" => 5_000,
+        _ => 50_000,
+    };
+    let counts = timed_run(&mut g, &servers, 100, time, 0);
+    assert!(counts[0] >= 97, "fast gets nearly everything: {counts:?}");
+    assert!(counts[1] >= 1 && counts[2] >= 1, "each is measured at least once: {counts:?}");
+}
+
+#[test]
+fn least_time_weighs_in_flight_requests_so_a_fast_server_is_not_buried() {
+    let servers = [spec("fast", 1), spec("slow", 1)];
+    let mut g = group(MethodKind::LeastTime, &servers);
+    let name = names(&servers);
+    // Measured: fast 1 ms, slow 3 ms.
+    for (n, t) in [("fast", 1_000), ("slow", 3_000)] {
+        for _ in 0..2 {
+            let mut a = g.start(0, 0);
+            let id = g.pick(&mut a, b"", 0).expect("a pick");
+            let us = if name(id) == n {
+                t
+            } else if n == "fast" {
+                3_000
+            } else {
+                1_000
+            };
+            g.finish_timed(&mut a, id, Outcome::Passed, Some(us), 0);
+        }
+    }
+    // 8 requests held in flight at once: score = avg x (conns + 1).
+    let held: Vec<String> = (0..8)
+        .map(|_| {
+            let mut a = g.start(0, 1);
+            name(g.pick(&mut a, b"", 1).expect("a pick"))
+        })
+        .collect();
+    let fast = held.iter().filter(|n| *n == "fast").count();
+    assert_eq!(fast, 6, "1 ms x 7 > 3 ms x 2 while 1 ms x 6 < 3 ms x 3: {held:?}");
+}
+
+#[test]
+fn a_slow_average_fades_so_the_server_is_tried_again() {
+    let servers = [spec("a", 1), spec("b", 1)];
+    let mut g = group(MethodKind::LeastTime, &servers);
+    let time = |n: &str| if n == "a" { 1_000 } else { 64_000 };
+    assert_eq!(timed_run(&mut g, &servers, 2, time, 0), vec![1, 1], "each measured once");
+    // One request a second: a stays at 1 ms; b's 64 ms halves every 10 s
+    // unsampled: after 60 s it is 1 ms too, a tie smooth WRR soon gives b.
+    let mut back = None;
+    for second in 1..=80 {
+        if timed_run(&mut g, &servers, 1, time, second * 1_000)[1] == 1 {
+            back = Some(second);
+            break;
+        }
+    }
+    assert!(back.is_some_and(|s| (61..=62).contains(&s)), "b is tried again once its average faded: {back:?}");
+}
+
+#[test]
+fn random_draws_in_proportion_to_weight() {
+    let servers = [spec("a", 3), spec("b", 1)];
+    let mut g = group(MethodKind::Random(None), &servers);
+    g.seed(42);
+    let counts = timed_run(&mut g, &servers, 4_000, |_| 1, 0);
+    assert!((2_800..3_200).contains(&counts[0]), "a ~3/4: {counts:?}");
+}
+
+#[test]
+fn random_two_least_conn_never_picks_the_busier_of_two() {
+    let servers = [spec("a", 1), spec("b", 1)];
+    let mut g = group(MethodKind::Random(Some(TwoBy::LeastConn)), &servers);
+    g.seed(7);
+    let name = names(&servers);
+    // With two servers, both are always drawn: the one with fewer in flight wins.
+    let held: Vec<String> = (0..10)
+        .map(|_| {
+            let mut a = g.start(0, 0);
+            name(g.pick(&mut a, b"", 0).expect("a pick"))
+        })
+        .collect();
+    let a = held.iter().filter(|n| *n == "a").count();
+    assert_eq!(a, 5, "kept level: {held:?}");
+}
+
+#[test]
+fn random_with_different_seeds_draws_differently() {
+    let servers = [spec("a", 1), spec("b", 1), spec("c", 1)];
+    let draws = |seed| {
+        let mut g = group(MethodKind::Random(None), &servers);
+        g.seed(seed);
+        let name = names(&servers);
+        (0..32).map(|_| name(serve(&mut g, b"", 0).expect("a pick"))).collect::<Vec<_>>()
+    };
+    assert_eq!(draws(1), draws(1));
+    assert_ne!(draws(1), draws(2));
+}
+
+#[test]
+fn a_server_that_comes_back_with_slow_start_gets_a_ramped_share() {
+    let mut servers = [spec("a", 1), spec("b", 1)];
+    servers[1].params.slow_start = 10_000;
+    let mut g = group(MethodKind::RoundRobin, &servers);
+    let b = PeerId { tier: Tier::Primary, index: 1 };
+    g.peer_mut(b).active = ActiveState::Down;
+    g.peer_mut(b).set_active(ActiveState::Up, 0);
+    let share = |g: &mut Group, at: i64| {
+        let name = names(&servers);
+        (0..1_000).filter(|_| name(serve(g, b"", at).expect("a pick")) == "b").count()
+    };
+    let early = share(&mut g, 1_000);
+    let half = share(&mut g, 5_000);
+    let done = share(&mut g, 10_000);
+    assert!((80..100).contains(&early), "1/10 of its weight: ~1/11 of requests, got {early}");
+    assert!((320..350).contains(&half), "1/2 of its weight: 1/3 of requests, got {half}");
+    assert_eq!(done, 500, "full weight after slow_start");
+}
+
+#[test]
+fn least_conn_with_slow_start_gives_a_ramping_server_its_share_of_concurrency() {
+    let mut servers = [spec("a", 1), spec("b", 1)];
+    servers[1].params.slow_start = 10_000;
+    let mut g = group(MethodKind::LeastConn, &servers);
+    let b = PeerId { tier: Tier::Primary, index: 1 };
+    g.peer_mut(b).start_ramp(0);
+    let name = names(&servers);
+    // 40 requests held at 2.5 s: b has a quarter of a's weight.
+    let to_b = (0..40)
+        .filter(|_| {
+            let mut a = g.start(0, 2_500);
+            name(g.pick(&mut a, b"", 2_500).expect("a pick")) == "b"
+        })
+        .count();
+    assert!((7..=9).contains(&to_b), "about 1/5 of the concurrency: {to_b}");
 }

@@ -19,6 +19,7 @@ mod group_props;
 mod group_tests;
 
 pub use attempt::{Attempt, Outcome, PeerId, Tier};
+pub use balance::TwoBy;
 pub use group::{Group, MethodKind, ServerSpec};
 pub use peer::{ActiveState, AdminState, Millis, Peer, PeerParams, Recovery};
 pub use shared::{Clock, SharedGroup};

@@ -43,7 +43,19 @@ pub struct PeerParams {
     pub fail_timeout: Millis,
     pub down: bool,
     pub max_conns: u32,
+    /// nginx Plus `slow_start`: a server that comes back or joins ramps its
+    /// weight up from almost nothing to `weight` over this long; 0 = off.
+    pub slow_start: Millis,
 }
+
+/// The scale of a weight in the balancers' arithmetic: a weight of 1 is
+/// 1000 units, so a ramping server can hold a fraction of it.
+pub const WEIGHT_UNITS: i64 = 1000;
+
+/// How long a response-time average keeps half its value without a new
+/// sample (`least_time`): a server that was slow is tried again once its
+/// old average has faded, instead of never.
+pub const TIME_HALF_LIFE: Millis = 10_000;
 
 /// Active health of a server, as the active checker last decided it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,6 +98,12 @@ pub struct Peer {
     pub conns: u32,
     pub active: ActiveState,
     pub admin: AdminState,
+    /// When the current slow-start ramp began ([`NEVER`]: none).
+    pub ramp_from: Millis,
+    /// `least_time`: the decayed average response time in microseconds,
+    /// -1 before the first sample; and when that sample came.
+    pub avg_time_us: i64,
+    pub time_at: Millis,
 }
 
 impl Peer {
@@ -100,6 +118,9 @@ impl Peer {
             conns: 0,
             active,
             admin: AdminState::Normal,
+            ramp_from: NEVER,
+            avg_time_us: -1,
+            time_at: NEVER,
         }
     }
 
@@ -119,6 +140,69 @@ impl Peer {
             self.effective_weight = old.effective_weight;
             self.current_weight = old.current_weight;
         }
+        self.ramp_from = old.ramp_from;
+        self.avg_time_us = old.avg_time_us;
+        self.time_at = old.time_at;
+    }
+
+    /// Begin a slow-start ramp at `now` (no effect without `slow_start`).
+    pub fn start_ramp(&mut self, now: Millis) {
+        if self.params.slow_start > 0 {
+            self.ramp_from = now;
+        }
+    }
+
+    /// True while a slow-start ramp runs.
+    pub fn is_ramping(&self, now: Millis) -> bool {
+        self.params.slow_start > 0 && now - self.ramp_from < self.params.slow_start
+    }
+
+    /// The share of its weight the server has at `now`, in thousandths:
+    /// 1000, or during a slow start the elapsed part of it (at least 1, so a
+    /// ramping server is never left out entirely).
+    pub fn ramp_permille(&self, now: Millis) -> i64 {
+        if !self.is_ramping(now) {
+            return WEIGHT_UNITS;
+        }
+        ((now - self.ramp_from).max(0) * WEIGHT_UNITS / self.params.slow_start).clamp(1, WEIGHT_UNITS)
+    }
+
+    /// The weight the balancers use at `now`, in [`WEIGHT_UNITS`]: the
+    /// effective weight (reduced by failures) times the slow-start ramp.
+    pub fn weight_units(&self, now: Millis) -> i64 {
+        self.effective_weight * self.ramp_permille(now)
+    }
+
+    /// The server's active state changes to `state` (an active check's
+    /// verdict). Coming back from `Down` starts a slow-start ramp, and so
+    /// does passing the first check of a server that joined moments ago.
+    pub fn set_active(&mut self, state: ActiveState, now: Millis) {
+        let ramping_join = self.active == ActiveState::Checking && self.is_ramping(now);
+        if state == ActiveState::Up && (self.active == ActiveState::Down || ramping_join) {
+            self.start_ramp(now);
+        }
+        self.active = state;
+    }
+
+    /// The average response time at `now`, halved for every
+    /// [`TIME_HALF_LIFE`] since the last sample; `None` before any sample.
+    pub fn avg_time_at(&self, now: Millis) -> Option<i64> {
+        if self.avg_time_us < 0 {
+            return None;
+        }
+        let halvings = ((now - self.time_at).max(0) / TIME_HALF_LIFE).min(62);
+        Some(self.avg_time_us >> halvings)
+    }
+
+    /// A response time sample (microseconds): the first one is taken as
+    /// it is, later ones move the average by an eighth of the difference
+    /// (nginx Plus does not document its factor; 1/8 is TCP's SRTT gain).
+    pub fn on_time_sample(&mut self, sample_us: i64, now: Millis) {
+        self.avg_time_us = match self.avg_time_at(now) {
+            None => sample_us,
+            Some(avg) => avg + (sample_us - avg) / 8,
+        };
+        self.time_at = now;
     }
 
     /// True when the server may take new requests as far as the operator is
@@ -157,9 +241,9 @@ impl Peer {
     /// One smooth-WRR step for a candidate: add its effective weight and let a
     /// reduced effective weight regrow by one. Returns the weight added to the
     /// pass total.
-    pub fn wrr_step(&mut self) -> i64 {
-        self.current_weight += self.effective_weight;
-        let added = self.effective_weight;
+    pub fn wrr_step(&mut self, now: Millis) -> i64 {
+        let added = self.weight_units(now);
+        self.current_weight += added;
         if self.effective_weight < self.params.weight {
             self.effective_weight += 1;
         }
@@ -192,8 +276,13 @@ impl Peer {
     }
 
     /// The attempt succeeded (or ended in a way nginx does not count).
-    pub fn on_success(&mut self) {
+    /// A success that ends a quarantine (the client probe) starts a
+    /// slow-start ramp.
+    pub fn on_success(&mut self, now: Millis) {
         if self.accessed < self.checked {
+            if self.params.max_fails > 0 && self.fails >= self.params.max_fails {
+                self.start_ramp(now);
+            }
             self.fails = 0;
         }
     }
@@ -209,6 +298,7 @@ impl Peer {
         let p = &self.params;
         if p.max_fails > 0 && self.fails >= p.max_fails && now - self.checked > p.fail_timeout {
             self.fails = 0;
+            self.start_ramp(now);
             return true;
         }
         false
@@ -220,7 +310,10 @@ mod tests {
     use super::*;
 
     fn peer(weight: i64, max_fails: u32, fail_timeout: Millis) -> Peer {
-        Peer::new(PeerParams { weight, max_fails, fail_timeout, down: false, max_conns: 0 }, ActiveState::Up)
+        Peer::new(
+            PeerParams { weight, max_fails, fail_timeout, down: false, max_conns: 0, slow_start: 0 },
+            ActiveState::Up,
+        )
     }
 
     const PROBE: Recovery = Recovery::ByClientProbe;
@@ -263,7 +356,7 @@ mod tests {
         for failure in 1..=3 {
             for _ in 0..4 {
                 p.on_picked(t);
-                p.on_success();
+                p.on_success(t);
                 p.on_released();
                 t += 1_000;
             }
@@ -282,7 +375,7 @@ mod tests {
         p.on_picked(0);
         p.on_failure(0);
         p.on_picked(9_000); // quiet period over: checked moves on
-        p.on_success();
+        p.on_success(9_000);
         assert_eq!(p.fails, 0);
     }
 
@@ -292,7 +385,7 @@ mod tests {
         p.on_picked(0);
         p.on_failure(0);
         p.on_picked(8_000);
-        p.on_success();
+        p.on_success(8_000);
         assert_eq!(p.fails, 1);
     }
 
@@ -323,7 +416,7 @@ mod tests {
         p.on_failure(0);
         p.on_released();
         p.on_picked(10_001);
-        p.on_success();
+        p.on_success(10_001);
         p.on_released();
         assert!(p.is_usable(10_002, PROBE));
         assert_eq!(p.fails, 0);
@@ -358,11 +451,11 @@ mod tests {
         let mut p = peer(3, 1, 10_000);
         p.on_failure(0);
         assert_eq!(p.effective_weight, 0);
-        assert_eq!(p.wrr_step(), 0);
+        assert_eq!(p.wrr_step(0), 0);
         assert_eq!(p.effective_weight, 1);
-        assert_eq!(p.wrr_step(), 1);
-        p.wrr_step();
-        p.wrr_step();
+        assert_eq!(p.wrr_step(0), WEIGHT_UNITS);
+        p.wrr_step(0);
+        p.wrr_step(0);
         assert_eq!(p.effective_weight, 3, "never above weight");
     }
 
@@ -417,7 +510,7 @@ mod tests {
         let mut old = peer(4, 2, 10_000);
         old.on_picked(5);
         old.on_failure(5);
-        old.wrr_step();
+        old.wrr_step(0);
         old.active = ActiveState::Down;
         old.conns = 3;
         let mut same = peer(4, 2, 10_000);
@@ -440,5 +533,74 @@ mod tests {
         assert!(!p.is_usable(0, PROBE));
         p.active = ActiveState::Checking;
         assert!(!p.is_usable(0, PROBE));
+    }
+
+    fn slow(slow_start: Millis) -> Peer {
+        let mut p = peer(4, 1, 10_000);
+        p.params.slow_start = slow_start;
+        p
+    }
+
+    #[test]
+    fn a_ramp_grows_the_weight_linearly_over_slow_start_and_then_stops() {
+        let mut p = slow(30_000);
+        assert_eq!(p.weight_units(0), 4 * WEIGHT_UNITS, "no ramp until one starts");
+        p.start_ramp(1_000);
+        assert_eq!(p.weight_units(1_000), 4, "the least share: 1/1000 of the weight");
+        assert_eq!(p.weight_units(16_000), 4 * 500, "half way");
+        assert_eq!(p.weight_units(31_000), 4 * WEIGHT_UNITS, "over");
+        assert!(!p.is_ramping(31_000));
+    }
+
+    #[test]
+    fn without_slow_start_nothing_ramps() {
+        let mut p = slow(0);
+        p.start_ramp(5);
+        assert!(!p.is_ramping(5));
+        assert_eq!(p.ramp_permille(5), WEIGHT_UNITS);
+    }
+
+    #[test]
+    fn a_quarantine_ended_by_a_client_probe_or_an_active_pass_starts_a_ramp() {
+        let mut p = slow(30_000);
+        p.on_picked(0);
+        p.on_failure(0);
+        p.on_released();
+        p.on_picked(10_001);
+        p.on_success(10_001);
+        assert!(p.is_ramping(10_002));
+        let mut q = slow(30_000);
+        q.on_failure(0);
+        assert!(q.on_active_pass(10_001));
+        assert!(q.is_ramping(10_001));
+    }
+
+    #[test]
+    fn coming_back_up_from_down_ramps_but_a_first_pass_at_start_does_not() {
+        let mut p = slow(30_000);
+        p.active = ActiveState::Down;
+        p.set_active(ActiveState::Up, 7);
+        assert!(p.is_ramping(8));
+        let mut fresh = slow(30_000);
+        fresh.active = ActiveState::Checking;
+        fresh.set_active(ActiveState::Up, 7);
+        assert!(!fresh.is_ramping(8), "the servers of the first config start at full weight");
+        let mut joined = slow(30_000);
+        joined.active = ActiveState::Checking;
+        joined.start_ramp(0);
+        joined.set_active(ActiveState::Up, 2_000);
+        assert_eq!(joined.ramp_from, 2_000, "a joining server ramps from its first pass");
+    }
+
+    #[test]
+    fn the_response_time_average_moves_by_an_eighth_and_fades_without_samples() {
+        let mut p = peer(1, 1, 10_000);
+        assert_eq!(p.avg_time_at(0), None);
+        p.on_time_sample(8_000, 0);
+        assert_eq!(p.avg_time_at(0), Some(8_000));
+        p.on_time_sample(16_000, 1);
+        assert_eq!(p.avg_time_at(1), Some(9_000));
+        assert_eq!(p.avg_time_at(1 + TIME_HALF_LIFE), Some(4_500));
+        assert_eq!(p.avg_time_at(1 + 3 * TIME_HALF_LIFE), Some(1_125));
     }
 }

@@ -62,6 +62,12 @@ impl SharedGroup {
         self.lock().finish(attempt, id, outcome, now)
     }
 
+    /// [`SharedGroup::finish`] with the try's response time (`least_time`).
+    pub fn finish_timed(&self, attempt: &mut Attempt, id: PeerId, outcome: Outcome, time_us: Option<i64>) -> bool {
+        let now = self.clock.now();
+        self.lock().finish_timed(attempt, id, outcome, time_us, now)
+    }
+
     pub fn abandon(&self, id: PeerId) {
         self.lock().abandon(id)
     }
